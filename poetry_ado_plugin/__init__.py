@@ -1,0 +1,1 @@
+"""Azure DevOps Artifacts feeds for Poetry."""

@@ -1,0 +1,46 @@
+"""One small hierarchy of errors the user can act on.
+
+Every message is one line that names the problem and the fix. Commands turn these into that line
+and a non-zero exit in one place (``commands.base``); messages never carry a secret."""
+
+from __future__ import annotations
+
+
+class AdoError(Exception):
+    """An error the user can act on. ``exit_code`` is what the command exits with."""
+
+    exit_code = 1
+
+
+class UsageError(AdoError):
+    """Options or arguments that do not fit together."""
+
+
+class FeedUrlError(AdoError):
+    """A URL or name that is not a valid Azure Artifacts PyPI feed."""
+
+
+class PyprojectError(AdoError):
+    """pyproject.toml is missing, unreadable or not valid TOML."""
+
+
+class SourceConflictError(AdoError):
+    """The change would clash with a source that is already configured."""
+
+
+class ConfigError(AdoError):
+    """Poetry's configuration could not be read or written."""
+
+
+class CredentialError(AdoError):
+    """A token could not be found, verified, stored or removed."""
+
+
+class FeedResponseError(AdoError):
+    """The feed answered with an error; the message decodes it."""
+
+
+class CouldNotCheckError(AdoError):
+    """A lookup could not give an answer (network error, unexpected status)."""
+
+    exit_code = 2
