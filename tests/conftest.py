@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.poetry_env import PoetryEnv
+
+
+pytest_plugins = ["tests.emulator.pytest_plugin"]
+
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture
+def poetry_env(tmp_path: Path) -> PoetryEnv:
+    """An isolated Poetry home for the real ``poetry`` executable."""
+    return PoetryEnv(tmp_path / "poetry-home")
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    return directory

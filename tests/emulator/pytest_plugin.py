@@ -1,0 +1,117 @@
+"""pytest fixtures for the Azure Artifacts feed emulator.
+
+Load with `pytest_plugins = ["tests.emulator.pytest_plugin"]` in tests/conftest.py.
+
+- `ado_emulator`: a started emulator per test with a project-scoped feed (organization "contoso",
+  project "Fabrikam Web", feed "team-feed"), an organization-scoped feed ("contoso/org-feed") and
+  a read, a write and an expired token.
+- `ado_emulator_factory`: builds further emulators (another prefix, other feeds); each is stopped
+  at teardown.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.emulator.emulator import FeedEmulator
+from tests.emulator.feed import EmulatedFeed
+from tests.emulator.records import RecordedRequest
+
+
+ORGANIZATION = "contoso"
+PROJECT = "Fabrikam Web"
+FEED = "team-feed"
+ORG_FEED = "org-feed"
+USERNAME = "ado-user"
+
+
+@dataclass(frozen=True)
+class AdoEmulator:
+    """What `ado_emulator` yields: the running emulator, its two feeds and three tokens."""
+
+    emulator: FeedEmulator
+    feed: EmulatedFeed  # contoso / Fabrikam Web / team-feed
+    org_feed: EmulatedFeed  # contoso / org-feed
+    read_token: str
+    write_token: str
+    expired_token: str
+    username: str = USERNAME
+
+    def __repr__(self) -> str:  # tokens stay out of assertion messages and logs
+        return f"AdoEmulator({self.emulator!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.emulator.base_url
+
+    @property
+    def read_auth(self) -> tuple[str, str]:
+        return (self.username, self.read_token)
+
+    @property
+    def write_auth(self) -> tuple[str, str]:
+        return (self.username, self.write_token)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.emulator.requests
+
+
+class EmulatorFactory:
+    """Callable that creates (and by default starts) emulators; all are stopped at teardown."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._created: list[FeedEmulator] = []
+
+    def __call__(
+        self, *, prefix: str = "", start: bool = True, verbose: bool = False
+    ) -> FeedEmulator:
+        storage = self._root / f"emulator-{len(self._created)}"
+        emulator = FeedEmulator(storage, prefix=prefix, verbose=verbose)
+        self._created.append(emulator)
+        if start:
+            emulator.start()
+        return emulator
+
+    def close(self) -> None:
+        for emulator in self._created:
+            emulator.stop()
+
+
+def _token(kind: str) -> str:
+    return f"{kind}-{secrets.token_urlsafe(24)}"
+
+
+@pytest.fixture
+def ado_emulator_factory(tmp_path: Path) -> Iterator[EmulatorFactory]:
+    factory = EmulatorFactory(tmp_path / "ado-emulators")
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def ado_emulator(ado_emulator_factory: EmulatorFactory) -> AdoEmulator:
+    emulator = ado_emulator_factory(start=False)
+    feed = emulator.add_feed(ORGANIZATION, FEED, project=PROJECT)
+    org_feed = emulator.add_feed(ORGANIZATION, ORG_FEED)
+    read_token, write_token, expired_token = _token("read"), _token("write"), _token("expired")
+    emulator.add_token(read_token, write=False)
+    emulator.add_token(write_token, write=True)
+    emulator.add_token(expired_token, write=True, expired=True)
+    emulator.start()
+    return AdoEmulator(
+        emulator=emulator,
+        feed=feed,
+        org_feed=org_feed,
+        read_token=read_token,
+        write_token=write_token,
+        expired_token=expired_token,
+    )

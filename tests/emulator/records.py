@@ -1,0 +1,74 @@
+"""What the emulator records and whom it lets in: requests, uploads and token grants."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from dataclasses import field
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from tests.emulator.feed import EmulatedFeed
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """What an upload request carried: the file name and the name/version form fields."""
+
+    filename: str
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the emulator saw it. `password` is kept for comparisons but never shown."""
+
+    method: str
+    path: str  # percent-decoded, e.g. "/contoso/Fabrikam Web/_packaging/..."
+    raw_path: (
+        str  # as sent, e.g. "/contoso/Fabrikam%20Web/_packaging/..." (compare with feed.path())
+    )
+    query: str
+    status: int | None  # None: the connection was dropped without a response
+    username: str | None
+    password: str | None = field(repr=False)
+    feed: EmulatedFeed | None
+    view: str | None
+    upload: UploadInfo | None
+    fault: str | None  # "fail", "drop" or None
+    user_agent: str
+    duration: float
+
+    @property
+    def password_sent(self) -> bool:
+        return bool(self.password)
+
+
+@dataclass(frozen=True)
+class RecordedUpload:
+    """One upload attempt to a feed (accepted or not)."""
+
+    feed: EmulatedFeed
+    filename: str
+    name: str
+    version: str
+    status: int | None
+    username: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == HTTPStatus.OK
+
+
+@dataclass
+class TokenGrant:
+    """A token the emulator accepts. `feeds=None` means every feed; otherwise only those."""
+
+    token: str = field(repr=False)
+    write: bool
+    expired: bool = False
+    feeds: frozenset[EmulatedFeed] | None = None
+    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))

@@ -1,0 +1,158 @@
+"""Runs the real ``poetry`` executable in a subprocess, isolated from the user's machine.
+
+Poetry's config, cache and data dirs, HOME and the XDG dirs all live in a temp dir, the keyring
+is off unless a test chooses a backend, and credential variables from the outer environment are
+dropped, so no test reads or writes the user's real config or keyring."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+
+POETRY = Path(sys.executable).with_name("poetry")
+
+# Variables that could leak a real credential or setting into a test.
+_DROPPED_PREFIXES = ("POETRY_", "PIP_", "PYTHON_KEYRING", "VIRTUAL_ENV", "KEYRING_")
+_DROPPED_NAMES = {
+    "AZURE_DEVOPS_EXT_PAT",
+    "SYSTEM_ACCESSTOKEN",
+    "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS",
+    "ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS",
+    "PYPIRC_PATH",
+    "TWINE_USERNAME",
+    "TWINE_PASSWORD",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:
+        return (
+            f"$ poetry {' '.join(self.args)}\nexit {self.exit_code}\n"
+            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+        )
+
+
+@dataclass
+class PoetryEnv:
+    """One isolated Poetry home. ``run`` executes ``poetry ARGS`` in ``cwd``."""
+
+    root: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for directory in (self.config_dir, self.cache_dir, self.data_dir, self.home, self.bin_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def bin_dir(self) -> Path:
+        """Put fake executables (such as ``az``) here: it comes first on PATH."""
+        return self.root / "bin"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def auth_file(self) -> Path:
+        return self.config_dir / "auth.toml"
+
+    def environ(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED_NAMES
+        }
+        env.update(
+            POETRY_CONFIG_DIR=str(self.config_dir),
+            POETRY_CACHE_DIR=str(self.cache_dir),
+            POETRY_DATA_DIR=str(self.data_dir),
+            POETRY_KEYRING_ENABLED="false",
+            POETRY_VIRTUALENVS_IN_PROJECT="true",
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / ".config"),
+            XDG_CACHE_HOME=str(self.home / ".cache"),
+            XDG_DATA_HOME=str(self.home / ".local" / "share"),
+            PATH=os.pathsep.join([str(self.bin_dir), str(POETRY.parent), env.get("PATH", "")]),
+            NO_COLOR="1",
+            CI="true",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def run(
+        self,
+        *args: str,
+        cwd: Path,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 240,
+    ) -> Result:
+        environ = self.environ()
+        environ.update(env or {})
+        completed = subprocess.run(
+            [str(POETRY), *args],
+            cwd=cwd,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            env=environ,
+            timeout=timeout,
+        )
+        return Result(tuple(args), completed.returncode, completed.stdout, completed.stderr)
+
+
+def write_project(
+    directory: Path, name: str = "sample-app", *, extra: str = "", version: str = "0.1.0"
+) -> Path:
+    """A minimal, valid Poetry 2 project; ``extra`` is appended to pyproject.toml as written."""
+    package = name.replace("-", "_")
+    (directory / package).mkdir(parents=True, exist_ok=True)
+    (directory / package / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
+    (directory / "README.md").write_text(f"# {name}\n")
+    pyproject = directory / "pyproject.toml"
+    pyproject.write_text(
+        "[project]\n"
+        f'name = "{name}"\n'
+        f'version = "{version}"\n'
+        'description = "A sample project."\n'
+        'readme = "README.md"\n'
+        'requires-python = ">=3.10"\n'
+        'authors = [{ name = "Sample Author", email = "author@example.com" }]\n'
+        "dependencies = []\n"
+        "\n"
+        "[build-system]\n"
+        'requires = ["poetry-core>=2.0,<3"]\n'
+        'build-backend = "poetry.core.masonry.api"\n' + extra
+    )
+    return pyproject
