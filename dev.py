@@ -29,7 +29,7 @@ def _run(*args: str | Path) -> None:
 
 def ensure_venv() -> None:
     """Create .venv and install what the project pins, unless pyproject.toml is unchanged since."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit("Python 3.10 or newer is needed.")
     fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == fingerprint:

@@ -1,0 +1,204 @@
+"""What the plugin costs every ``poetry`` call, and what ``add-feed`` saves.
+
+    python benchmarks/bench_plugin.py [--runs N]
+
+(a) load the entry point and call ``activate()`` in a fresh process, as Poetry does, and list the
+    modules that this imports which Poetry had not imported already;
+(b) ``poetry --version`` with the plugin against the same Poetry without it, alternating;
+(c) ``poetry ado add-feed`` against ``poetry source add ... && poetry config repositories...``.
+
+Medians of several runs, compared within the same run. Exits 1 when a target is missed.
+Run it with the project's virtual environment (``.venv/bin/python``)."""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_VENV = ROOT / ".venv-bench-baseline"
+FEED_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/simple/"
+UPLOAD_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/upload/"
+
+TARGET_ACTIVATE_MS = 1.5
+TARGET_VERSION_RATIO = 1.02
+TARGET_ADD_FEED_RATIO = 0.6
+
+# Runs in a fresh interpreter: sets the scene as Poetry's Application._load_plugins does, then
+# times only what the plugin adds.
+_ACTIVATE_PROBE = """
+import json, sys, time
+from poetry.console.application import Application
+from poetry.plugins.application_plugin import ApplicationPlugin
+from poetry.plugins.plugin_manager import PluginManager
+
+application = Application()
+manager = PluginManager(ApplicationPlugin.group)
+entry_points = [ep for ep in manager.get_plugin_entry_points() if ep.name == sys.argv[1]]
+(entry_point,) = entry_points
+before = set(sys.modules)
+start = time.perf_counter()
+plugin = entry_point.load()()
+plugin.activate(application)
+elapsed = time.perf_counter() - start
+print(json.dumps({"ms": elapsed * 1000, "new_modules": sorted(set(sys.modules) - before)}))
+"""
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def bench_activate(runs: int) -> tuple[float, list[str]]:
+    # pip compiles bytecode when it installs a package; an editable checkout may have none yet.
+    compileall.compile_dir(ROOT / "poetry_ado_plugin", quiet=1)
+    samples: list[float] = []
+    new_modules: set[str] = set()
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", _ACTIVATE_PROBE, "ado"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        report = json.loads(out)
+        samples.append(report["ms"] / 1000)
+        new_modules.update(report["new_modules"])
+    return _median_ms(samples), sorted(new_modules)
+
+
+def _baseline_poetry() -> Path:
+    """The same Poetry version in a virtual environment without the plugin."""
+    import poetry.__version__
+
+    version = poetry.__version__.__version__
+    python = BASELINE_VENV / "bin" / "python"
+    stamp = BASELINE_VENV / ".poetry-version"
+    if not (stamp.exists() and stamp.read_text() == version):
+        print(f"Creating a baseline environment with poetry=={version} (once)...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(BASELINE_VENV)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", f"poetry=={version}"], check=True
+        )
+        stamp.write_text(version)
+    return BASELINE_VENV / "bin" / "poetry"
+
+
+def _isolated_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POETRY_")}
+    for name in ("config", "cache", "data"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+    env.update(
+        POETRY_CONFIG_DIR=str(home / "config"),
+        POETRY_CACHE_DIR=str(home / "cache"),
+        POETRY_DATA_DIR=str(home / "data"),
+        POETRY_KEYRING_ENABLED="false",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def _time(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def bench_version(runs: int) -> tuple[float, float, float]:
+    with_plugin = str(Path(sys.executable).with_name("poetry"))
+    without_plugin = str(_baseline_poetry())
+    with tempfile.TemporaryDirectory() as scratch:
+        env = _isolated_env(Path(scratch))
+        cwd = Path(scratch)
+        for poetry in (with_plugin, without_plugin):  # warm the file cache
+            _time([poetry, "--version"], cwd, env)
+        plugin_times: list[float] = []
+        baseline_times: list[float] = []
+        for _ in range(runs):
+            plugin_times.append(_time([with_plugin, "--version"], cwd, env))
+            baseline_times.append(_time([without_plugin, "--version"], cwd, env))
+    plugin_ms, baseline_ms = _median_ms(plugin_times), _median_ms(baseline_times)
+    return plugin_ms, baseline_ms, plugin_ms / baseline_ms
+
+
+def _fresh_project(parent: Path, index: int) -> Path:
+    project = parent / f"project-{index}"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "bench"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+    )
+    return project
+
+
+def bench_add_feed(runs: int) -> tuple[float, float, float]:
+    poetry = str(Path(sys.executable).with_name("poetry"))
+    ours: list[float] = []
+    manual: list[float] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for run in range(runs):
+            env = _isolated_env(root / f"home-{run}")
+            project = _fresh_project(root, 2 * run)
+            ours.append(_time([poetry, "ado", "add-feed", FEED_URL], project, env))
+            project = _fresh_project(root, 2 * run + 1)
+            manual.append(
+                _time(
+                    [poetry, "source", "add", "team-feed", FEED_URL, "--priority", "supplemental"],
+                    project,
+                    env,
+                )
+                + _time([poetry, "config", "repositories.team-feed", UPLOAD_URL], project, env)
+            )
+    ours_ms, manual_ms = _median_ms(ours), _median_ms(manual)
+    return ours_ms, manual_ms, ours_ms / manual_ms
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    missed = []
+
+    activate_ms, new_modules = bench_activate(args.runs)
+    ours = [m for m in new_modules if m.split(".")[0] == "poetry_ado_plugin"]
+    foreign = [m for m in new_modules if m not in ours]
+    print(f"(a) load + activate: median {activate_ms:.3f} ms (target < {TARGET_ACTIVATE_MS} ms)")
+    print(f"    modules imported: ours {ours}; others {foreign or 'none'}")
+    if activate_ms >= TARGET_ACTIVATE_MS or foreign or len(ours) > 2:
+        missed.append("a")
+
+    plugin_ms, baseline_ms, ratio = bench_version(args.runs)
+    print(
+        f"(b) poetry --version: with plugin {plugin_ms:.0f} ms, without {baseline_ms:.0f} ms, "
+        f"ratio {ratio:.3f} (target <= {TARGET_VERSION_RATIO})"
+    )
+    if ratio > TARGET_VERSION_RATIO:
+        missed.append("b")
+
+    ours_ms, manual_ms, ratio = bench_add_feed(max(5, args.runs // 2))
+    print(
+        f"(c) add-feed {ours_ms:.0f} ms vs source add + config {manual_ms:.0f} ms, "
+        f"ratio {ratio:.2f} (target <= {TARGET_ADD_FEED_RATIO})"
+    )
+    if ratio > TARGET_ADD_FEED_RATIO:
+        missed.append("c")
+
+    if missed:
+        print(f"Missed targets: {', '.join(missed)}")
+        return 1
+    print("All targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
