@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # command name -> (module under poetry_ado_plugin.commands, class name)
 COMMANDS: dict[str, tuple[str, str]] = {
     "ado add-feed": ("add_feed", "AddFeedCommand"),
+    "ado check-name": ("check_name", "CheckNameCommand"),
 }
 
 

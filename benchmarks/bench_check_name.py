@@ -1,0 +1,213 @@
+"""How fast ``check-name --dependencies`` audits a large project.
+
+    python benchmarks/bench_check_name.py [--runs N] [--latency MS]
+
+A project with 300 dependencies pinned to an Azure feed source is audited against a local
+simple index (tests/public_index_server.py) that knows half of the names and waits ``--latency``
+milliseconds (default 8) before each answer, standing in for the round trip to PyPI's CDN.
+
+(a) the audit in-process: read pyproject.toml and poetry.lock, find the private dependencies,
+    look every name up concurrently over one pooled session, build the report;
+(b) the same audit with one lookup at a time (``workers=1``: the same code, session, retries
+    and timeouts), the baseline;
+(c) the whole ``poetry ado check-name --dependencies --format json`` in a subprocess, Poetry's
+    own start-up included (for information).
+
+Targets: the whole audit (a) within 1.5 s; its checking phase at least 5x faster than (b)'s.
+
+Every run opens a fresh session, as every command run does. Medians of several runs, compared
+within the same run. Exits 1 when a target is missed. Run it with the project's virtual
+environment (``.venv/bin/python``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from poetry_ado_plugin.audit import find_private_dependencies  # noqa: E402
+from poetry_ado_plugin.audit import read_lock  # noqa: E402
+from poetry_ado_plugin.name_check import CheckRequest  # noqa: E402
+from poetry_ado_plugin.name_check import run_checks  # noqa: E402
+from poetry_ado_plugin.public_index import LOOKUP_WORKERS  # noqa: E402
+from poetry_ado_plugin.public_index import PublicIndex  # noqa: E402
+from poetry_ado_plugin.pyproject import PyprojectDocument  # noqa: E402
+
+
+FEED = "https://pkgs.dev.azure.com/contoso/Fabrikam/_packaging/kpv/pypi/simple/"
+DEPENDENCIES = 300
+TARGET_AUDIT_S = 1.5
+TARGET_SPEEDUP = 5.0
+
+
+def dependency_names() -> list[str]:
+    return [f"kpv-lib-{number:03d}" for number in range(DEPENDENCIES)]
+
+
+def write_project(directory: Path) -> Path:
+    names = dependency_names()
+    dependencies = "".join(f'{name} = {{ version = "^1", source = "kpv" }}\n' for name in names)
+    pyproject = directory / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "kpv-big-app"\nversion = "1.0.0"\nrequires-python = ">=3.10"\n'
+        f"\n[tool.poetry.dependencies]\n{dependencies}"
+        f'\n[[tool.poetry.source]]\nname = "kpv"\nurl = "{FEED}"\npriority = "explicit"\n'
+    )
+    packages = "".join(
+        f'\n[[package]]\nname = "{name}"\nversion = "1.0.0"\ndescription = ""\n'
+        'optional = false\npython-versions = "*"\ngroups = ["main"]\nfiles = []\n'
+        f'\n[package.source]\ntype = "legacy"\nurl = "{FEED}"\nreference = "kpv"\n'
+        for name in names
+    )
+    (directory / "poetry.lock").write_text(
+        f'{packages}\n[metadata]\nlock-version = "2.1"\npython-versions = ">=3.10"\n'
+        'content-hash = "0"\n'
+    )
+    return pyproject
+
+
+def audit(pyproject: Path, index_url: str, workers: int) -> tuple[float, float]:
+    """(seconds to read the project, seconds to check the names), one whole audit."""
+    started = time.perf_counter()
+    document = PyprojectDocument.read(pyproject)
+    dependencies = find_private_dependencies(
+        document.data, document.sources(), read_lock(document.path)
+    )
+    read = time.perf_counter()
+    with PublicIndex(index_url, workers=workers) as index:
+        report = run_checks(
+            CheckRequest(names=("kpv-big-app",), dependencies=tuple(dependencies)), index=index
+        )
+    checked = time.perf_counter()
+    assert report.dependencies is not None
+    assert len(report.dependencies) == DEPENDENCIES
+    problems = sum(1 for d in report.dependencies if d.verdict.value == "problem")
+    assert problems == DEPENDENCIES // 2, problems
+    return read - started, checked - read
+
+
+def whole_command(pyproject: Path, index_url: str) -> float:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POETRY_")}
+    with tempfile.TemporaryDirectory() as home:
+        for name in ("CONFIG", "CACHE", "DATA"):
+            environment[f"POETRY_{name}_DIR"] = str(Path(home) / name.lower())
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("poetry")),
+                *("ado", "check-name", "--dependencies", "--format", "json"),
+                *("--index-url", index_url),
+            ],
+            cwd=pyproject.parent,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+    if completed.returncode != 1 or json.loads(completed.stdout)["exit_code"] != 1:
+        raise SystemExit(f"unexpected result from poetry:\n{completed.stdout}{completed.stderr}")
+    return elapsed
+
+
+# The index runs in its own process: sharing this one's GIL with the client would measure
+# Python thread contention instead of request concurrency.
+_SERVER = """
+import json, sys
+from tests.public_index_server import PublicIndexServer
+names, latency = json.loads(sys.argv[1]), float(sys.argv[2])
+with PublicIndexServer(names, latency=latency) as server:
+    print(server.url, flush=True)
+    sys.stdin.read()
+    print(server.count(), flush=True)
+"""
+
+
+def start_index(names: list[str], latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER, json.dumps(names), str(latency)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+def stop_index(process: subprocess.Popen[str]) -> int:
+    output, _ = process.communicate("")
+    return int(output.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=8.0, help="per answer, milliseconds")
+    args = parser.parse_args()
+
+    existing = dependency_names()[::2]
+    process, url = start_index(existing, args.latency / 1000)
+    concurrent: list[tuple[float, float]] = []
+    sequential: list[tuple[float, float]] = []
+    commands: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            pyproject = write_project(Path(directory))
+            audit(pyproject, url, LOOKUP_WORKERS)  # warm-up: imports
+            for _ in range(args.runs):
+                concurrent.append(audit(pyproject, url, LOOKUP_WORKERS))
+                sequential.append(audit(pyproject, url, 1))
+            for _ in range(max(1, args.runs // 2)):
+                commands.append(whole_command(pyproject, url))
+    finally:
+        requests = stop_index(process)
+
+    def median(samples: list[tuple[float, float]], part: int | None) -> float:
+        return statistics.median(s[part] if part is not None else sum(s) for s in samples)
+
+    total, total_sequential = median(concurrent, None), median(sequential, None)
+    check, check_sequential = median(concurrent, 1), median(sequential, 1)
+    speedup = check_sequential / check
+    rows = [
+        ("reading pyproject.toml + poetry.lock", f"{median(concurrent, 0):.3f} s", ""),
+        (f"checking, {LOOKUP_WORKERS} concurrent lookups", f"{check:.3f} s", ""),
+        ("checking, one lookup at a time", f"{check_sequential:.3f} s", ""),
+        ("checking speed-up", f"{speedup:.1f}x", f"target >= {TARGET_SPEEDUP:.0f}x"),
+        ("whole audit, concurrent", f"{total:.3f} s", f"target <= {TARGET_AUDIT_S} s"),
+        ("whole audit, one lookup at a time", f"{total_sequential:.3f} s", ""),
+        ("whole audit speed-up", f"{total_sequential / total:.1f}x", ""),
+        ("poetry ado check-name --dependencies", f"{statistics.median(commands):.3f} s",
+         "Poetry start-up included"),
+    ]  # fmt: skip
+    print(
+        f"{DEPENDENCIES} dependencies pinned to an Azure source, half of them on a local index "
+        f"that adds {args.latency:g} ms to each answer; medians of {args.runs} runs "
+        f"({requests} requests in all)\n"
+    )
+    width = max(len(row[0]) for row in rows)
+    for label, value, target in rows:
+        print(f"  {label.ljust(width)}  {value:>8}  {target}".rstrip())
+
+    missed = []
+    if total > TARGET_AUDIT_S:
+        missed.append(f"the audit took {total:.3f} s (target {TARGET_AUDIT_S} s)")
+    if speedup < TARGET_SPEEDUP:
+        missed.append(f"checking speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x)")
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,553 @@
+"""``check-name``'s core: run every check on every name (and on the private dependencies),
+collect one verdict and one line of reason per check, and render the result as JSON.
+
+Verdicts: ``ok``, ``warning``, ``problem``, ``could-not-check`` (the index gave no usable
+answer; never read as "free"), ``skipped`` (the check does not apply). Exit code: 1 when any
+check found a problem, else 2 when any could not be checked, else 0. A problem wins over
+could-not-check because it is certain and needs fixing whatever the unchecked parts say."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from poetry_ado_plugin.audit import PrivateDependency
+from poetry_ado_plugin.errors import UsageError
+from poetry_ado_plugin.http import host_of
+from poetry_ado_plugin.http import redact_credentials
+from poetry_ado_plugin.names import Prefix
+from poetry_ado_plugin.names import is_stdlib_name
+from poetry_ado_plugin.names import is_valid_name
+from poetry_ado_plugin.names import normalize
+from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
+from poetry_ado_plugin.public_index import PROJECT_LIST_MAX_AGE
+from poetry_ado_plugin.public_index import Lookup
+from poetry_ado_plugin.public_index import Presence
+from poetry_ado_plugin.public_index import ProgressCallback
+from poetry_ado_plugin.public_index import ProjectListCache
+from poetry_ado_plugin.public_index import ProjectListResult
+from poetry_ado_plugin.public_index import PublicIndex
+from poetry_ado_plugin.public_index import fetch_project_list
+
+
+SCHEMA = 1
+# How many similar or prefix-sharing projects a reason names (JSON ``related`` holds more).
+NAMED_IN_REASON = 3
+MAX_RELATED = 20
+
+
+class Verdict(Enum):
+    OK = "ok"
+    WARNING = "warning"
+    PROBLEM = "problem"
+    UNCHECKED = "could-not-check"
+    SKIPPED = "skipped"
+
+
+_SEVERITY = {
+    Verdict.SKIPPED: 0,
+    Verdict.OK: 1,
+    Verdict.WARNING: 2,
+    Verdict.UNCHECKED: 3,
+    Verdict.PROBLEM: 4,
+}
+
+
+class Check:
+    """Check identifiers, stable across releases (they appear in the JSON report)."""
+
+    VALID = "valid"
+    PREFIX = "prefix"
+    STDLIB = "stdlib"
+    PUBLIC = "public"
+    SIMILAR = "similar"
+    PREFIX_PUBLIC = "prefix-public"
+    PIN = "pin"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    verdict: Verdict
+    reason: str
+    related: tuple[str, ...] = ()
+
+
+def worst(findings: Iterable[Finding]) -> Verdict:
+    verdicts = [finding.verdict for finding in findings]
+    return max(verdicts, key=_SEVERITY.__getitem__) if verdicts else Verdict.SKIPPED
+
+
+@dataclass(frozen=True)
+class NameReport:
+    name: str
+    normalized: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(self.findings)
+
+
+@dataclass(frozen=True)
+class PrefixReport:
+    prefix: Prefix
+    origin: str
+    findings: tuple[Finding, ...]
+    public_matches: int | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(self.findings)
+
+
+@dataclass(frozen=True)
+class DependencyReport:
+    dependency: PrivateDependency
+    findings: tuple[Finding, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(self.findings)
+
+
+@dataclass(frozen=True)
+class Report:
+    index_url: str
+    names: tuple[NameReport, ...]
+    prefix: PrefixReport | None = None
+    dependencies: tuple[DependencyReport, ...] | None = None
+    project_list: ProjectListResult | None = None
+
+    def findings(self) -> Iterator[Finding]:
+        for name in self.names:
+            yield from name.findings
+        if self.prefix is not None:
+            yield from self.prefix.findings
+        for dependency in self.dependencies or ():
+            yield from dependency.findings
+
+    def counts(self) -> dict[str, int]:
+        counts = {verdict.value: 0 for verdict in Verdict}
+        for finding in self.findings():
+            counts[finding.verdict.value] += 1
+        return counts
+
+    @property
+    def exit_code(self) -> int:
+        verdicts = {finding.verdict for finding in self.findings()}
+        if Verdict.PROBLEM in verdicts:
+            return 1
+        if Verdict.UNCHECKED in verdicts:
+            return 2
+        return 0
+
+    def unchecked_summary(self) -> str | None:
+        """One line saying what could not be checked and why, or None."""
+        unchecked = [f for f in self.findings() if f.verdict is Verdict.UNCHECKED]
+        if not unchecked:
+            return None
+        reasons = list(dict.fromkeys(_cause(f.reason) for f in unchecked))
+        shown = "; ".join(reasons[:2]) + ("; …" if len(reasons) > 2 else "")
+        checks = "check" if len(unchecked) == 1 else "checks"
+        return (
+            f"{len(unchecked)} {checks} could not be done against {self.index_url}: {shown}. "
+            "Nothing was assumed free; run again when the index answers"
+        )
+
+
+def _cause(reason: str) -> str:
+    # Reasons read "could not check <host>: <cause>"; the summary names the index once.
+    return (
+        reason.split(": ", 1)[1] if reason.startswith("could not ") and ": " in reason else reason
+    )
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    names: tuple[str, ...]
+    prefix: Prefix | None = None
+    prefix_origin: str = "--prefix"
+    index_url: str = DEFAULT_INDEX_URL
+    similar: bool = False
+    dependencies: tuple[PrivateDependency, ...] | None = None
+    cache_dir: Path | None = None
+    """Where the project list is cached; None keeps no cache (``--no-cache``)."""
+    max_age: float = PROJECT_LIST_MAX_AGE
+
+
+def run_checks(
+    request: CheckRequest,
+    *,
+    index: PublicIndex | None = None,
+    progress: ProgressCallback | None = None,
+    now: Callable[[], float] = time.time,
+) -> Report:
+    owned = index is None
+    index = index or PublicIndex(request.index_url)
+    try:
+        return _run(request, index, progress, now)
+    finally:
+        if owned:
+            index.close()
+
+
+def _run(
+    request: CheckRequest,
+    index: PublicIndex,
+    progress: ProgressCallback | None,
+    now: Callable[[], float],
+) -> Report:
+    host = host_of(index.url)
+    valid = [name for name in request.names if is_valid_name(name)]
+    dependencies = request.dependencies or ()
+    lookups = index.lookup_all([*valid, *(d.normalized for d in dependencies)])
+
+    project_list = None
+    if request.similar and (valid or request.prefix is not None):
+        cache = ProjectListCache(request.cache_dir, index.url) if request.cache_dir else None
+        project_list = fetch_project_list(
+            index, cache, max_age=request.max_age, progress=progress, now=now
+        )
+
+    names = tuple(_check_name(name, request, lookups, project_list, host) for name in request.names)
+    prefix = None
+    if request.prefix is not None:
+        prefix = _check_prefix(request.prefix, request.prefix_origin, project_list, host)
+    audited = None
+    if request.dependencies is not None:
+        audited = tuple(
+            DependencyReport(d, (_public_finding(lookups[d.normalized], host, d), _pin_finding(d)))
+            for d in dependencies
+        )
+    return Report(
+        index_url=index.display_url,
+        names=names,
+        prefix=prefix,
+        dependencies=audited,
+        project_list=project_list,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# One name
+
+
+def _check_name(
+    name: str,
+    request: CheckRequest,
+    lookups: dict[str, Lookup],
+    project_list: ProjectListResult | None,
+    host: str,
+) -> NameReport:
+    if not is_valid_name(name):
+        skipped = "skipped: not a valid name"
+        checks = [Check.PREFIX, Check.STDLIB, Check.PUBLIC]
+        if request.similar:
+            checks.append(Check.SIMILAR)
+        return NameReport(
+            name,
+            None,
+            (
+                Finding(Check.VALID, Verdict.PROBLEM, _invalid_reason(name)),
+                *(Finding(check, Verdict.SKIPPED, skipped) for check in checks),
+            ),
+        )
+    normal = normalize(name)
+    findings = [
+        Finding(
+            Check.VALID,
+            Verdict.OK,
+            "valid; already in normal form" if name == normal else f"valid; normal form {normal}",
+        ),
+        _prefix_finding(name, request.prefix),
+        _stdlib_finding(normal),
+        _public_finding(lookups[normal], host),
+    ]
+    if request.similar:
+        findings.append(_similar_finding(normal, project_list, host))
+    return NameReport(name, normal, tuple(findings))
+
+
+def _invalid_reason(name: str) -> str:
+    rule = "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+    if not name:
+        return f"not a valid name: it is empty; {rule}"
+    bad = sorted(
+        {char for char in name if not (char.isascii() and (char.isalnum() or char in "._-"))}
+    )
+    if bad:
+        shown = ", ".join(repr(char) for char in bad[:5])
+        return f"not a valid name: {shown} not allowed; {rule}"
+    return f"not a valid name: {rule}"
+
+
+def _prefix_finding(name: str, prefix: Prefix | None) -> Finding:
+    if prefix is None:
+        return Finding(
+            Check.PREFIX,
+            Verdict.SKIPPED,
+            "no prefix configured (set [tool.poetry-ado] prefix or pass --prefix)",
+        )
+    if prefix.matches(name):
+        return Finding(Check.PREFIX, Verdict.OK, f"starts with the prefix {prefix.normalized}")
+    return Finding(
+        Check.PREFIX,
+        Verdict.PROBLEM,
+        f"does not start with the prefix {prefix.normalized} (e.g. {prefix.example(name)})",
+    )
+
+
+def _stdlib_finding(normal: str) -> Finding:
+    if is_stdlib_name(normal):
+        return Finding(
+            Check.STDLIB,
+            Verdict.PROBLEM,
+            f"{normal} is a standard-library module name: PyPI refuses it, and a package "
+            "with it can shadow the module",
+        )
+    return Finding(Check.STDLIB, Verdict.OK, "not a standard-library module name")
+
+
+def _public_finding(
+    lookup: Lookup, host: str, dependency: PrivateDependency | None = None
+) -> Finding:
+    if lookup.presence is Presence.MISSING:
+        return Finding(Check.PUBLIC, Verdict.OK, f"not on {host}")
+    if lookup.presence is Presence.UNKNOWN:
+        return Finding(Check.PUBLIC, Verdict.UNCHECKED, f"could not check {host}: {lookup.reason}")
+    if dependency is None:
+        reason = (
+            f"{lookup.name} exists on {host}: an install that can see both indexes may take "
+            "the public package instead of yours (dependency confusion); choose another name"
+        )
+    else:
+        reason = (
+            f"exists on {host}: anything that resolves it without the pin to "
+            f"{dependency.source} (pip --extra-index-url, another project) can install the "
+            "public package instead (dependency confusion)"
+        )
+    return Finding(Check.PUBLIC, Verdict.PROBLEM, reason)
+
+
+def _similar_finding(normal: str, project_list: ProjectListResult | None, host: str) -> Finding:
+    if project_list is None or project_list.projects is None:
+        reason = project_list.reason if project_list is not None else "no project list"
+        return Finding(
+            Check.SIMILAR, Verdict.UNCHECKED, f"could not check {host}'s project list: {reason}"
+        )
+    similar = project_list.projects.similar_to(normal)
+    if not similar:
+        return Finding(Check.SIMILAR, Verdict.OK, f"no project on {host} is too similar")
+    return Finding(
+        Check.SIMILAR,
+        Verdict.WARNING,
+        f"too similar to {_some(similar)} on {host} (PyPI would refuse it, and people can "
+        "confuse the two)",
+        tuple(similar[:MAX_RELATED]),
+    )
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMED_IN_REASON])
+    return shown + (
+        f" and {len(names) - NAMED_IN_REASON} more" if len(names) > NAMED_IN_REASON else ""
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The prefix, once
+
+
+def _check_prefix(
+    prefix: Prefix, origin: str, project_list: ProjectListResult | None, host: str
+) -> PrefixReport:
+    if project_list is None:
+        return PrefixReport(
+            prefix,
+            origin,
+            (Finding(Check.PREFIX_PUBLIC, Verdict.SKIPPED, "needs --similar (the project list)"),),
+        )
+    if project_list.projects is None:
+        return PrefixReport(
+            prefix,
+            origin,
+            (
+                Finding(
+                    Check.PREFIX_PUBLIC,
+                    Verdict.UNCHECKED,
+                    f"could not check {host}'s project list: {project_list.reason}",
+                ),
+            ),
+        )
+    matches = project_list.projects.starting_with(prefix.normalized)
+    if not matches:
+        finding = Finding(
+            Check.PREFIX_PUBLIC, Verdict.OK, f"no project on {host} starts with {prefix.normalized}"
+        )
+    else:
+        count = len(matches)
+        projects = "project" if count == 1 else "projects"
+        finding = Finding(
+            Check.PREFIX_PUBLIC,
+            Verdict.WARNING,
+            f"{count:,} {projects} on {host} already start with {prefix.normalized}: "
+            f"{_some(matches)}; the prefix does not mark your packages as private",
+            tuple(matches[:MAX_RELATED]),
+        )
+    return PrefixReport(prefix, origin, (finding,), len(matches))
+
+
+# --------------------------------------------------------------------------------------------
+# Private dependencies
+
+
+def _pin_finding(dependency: PrivateDependency) -> Finding:
+    source = dependency.source
+    fix = f'set priority = "explicit" on source {source} and source = "{source}" on the dependency'
+    if dependency.pinned:
+        return Finding(
+            Check.PIN, Verdict.OK, f'pinned: source = "{source}" ({dependency.source_priority})'
+        )
+    if dependency.source_priority is None:
+        return Finding(
+            Check.PIN,
+            Verdict.WARNING,
+            f"poetry.lock takes it from {source}, which is not a source in pyproject.toml: "
+            f"add the source, {fix}, then run poetry lock",
+        )
+    if dependency.exposed:
+        return Finding(
+            Check.PIN,
+            Verdict.WARNING,
+            f"not pinned: source {source} is {dependency.source_priority}, so every other "
+            f"source (PyPI too) can serve this name; {fix}",
+        )
+    return Finding(
+        Check.PIN,
+        Verdict.WARNING,
+        f"poetry.lock takes it from explicit source {source}, but nothing pins it there: the "
+        f'next poetry lock looks elsewhere; add source = "{source}" to the dependency',
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data; the layout is ``schema`` 1, documented in the README."""
+    return {
+        "schema": SCHEMA,
+        "index_url": report.index_url,
+        "exit_code": report.exit_code,
+        "summary": report.counts(),
+        "prefix": _prefix_dict(report.prefix),
+        "names": [
+            {
+                "name": name.name,
+                "normalized": name.normalized,
+                "verdict": name.verdict.value,
+                "checks": [_finding_dict(f) for f in name.findings],
+            }
+            for name in report.names
+        ],
+        "dependencies": None
+        if report.dependencies is None
+        else [_dependency_dict(d) for d in report.dependencies],
+        "project_list": _project_list_dict(report.project_list),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "check": finding.check,
+        "verdict": finding.verdict.value,
+        "reason": finding.reason,
+        "related": list(finding.related),
+    }
+
+
+def _prefix_dict(prefix: PrefixReport | None) -> dict[str, Any] | None:
+    if prefix is None:
+        return None
+    return {
+        "prefix": prefix.prefix.text,
+        "normalized": prefix.prefix.normalized,
+        "origin": prefix.origin,
+        "public_matches": prefix.public_matches,
+        "verdict": prefix.verdict.value,
+        "checks": [_finding_dict(f) for f in prefix.findings],
+    }
+
+
+def _dependency_dict(report: DependencyReport) -> dict[str, Any]:
+    d = report.dependency
+    return {
+        "name": d.name,
+        "normalized": d.normalized,
+        "source": d.source,
+        "source_url": redact_credentials(d.source_url) if d.source_url else None,
+        "source_priority": d.source_priority,
+        "pinned": d.pinned,
+        "found_in": list(d.found_in),
+        "groups": list(d.groups),
+        "verdict": report.verdict.value,
+        "checks": [_finding_dict(f) for f in report.findings],
+    }
+
+
+def _project_list_dict(result: ProjectListResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "status": result.status.value,
+        "projects": result.projects.count if result.projects is not None else None,
+        "age_seconds": int(result.age) if result.age is not None else None,
+        "message": result.message,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# What pyproject.toml says
+
+
+PREFIX_TABLE = "[tool.poetry-ado] prefix"
+
+
+def project_name(pyproject_data: dict[str, Any]) -> str | None:
+    """``[project].name``, else ``[tool.poetry].name``."""
+    for table in (pyproject_data.get("project"), _tool(pyproject_data).get("poetry")):
+        if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"]:
+            name: str = table["name"]
+            return name
+    return None
+
+
+def configured_prefix(pyproject_data: dict[str, Any]) -> str | None:
+    """``[tool.poetry-ado] prefix``; UsageError when it is there but not a string."""
+    table = _tool(pyproject_data).get("poetry-ado")
+    if not isinstance(table, dict) or "prefix" not in table:
+        return None
+    value = table["prefix"]
+    if not isinstance(value, str):
+        raise UsageError(
+            f'{PREFIX_TABLE} in pyproject.toml must be a string, e.g. prefix = "acme-"'
+        )
+    return value
+
+
+def _tool(pyproject_data: dict[str, Any]) -> dict[str, Any]:
+    tool = pyproject_data.get("tool")
+    return tool if isinstance(tool, dict) else {}

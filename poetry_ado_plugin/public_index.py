@@ -1,0 +1,528 @@
+"""Questions asked of a public package index (PyPI by default, or a mirror of it).
+
+Two kinds of question:
+
+* Does a project exist? ``GET {index}/{normal-name}/`` (the simple API): 404 means free; 200,
+  also after redirects, means taken; any other answer or a network failure means "unknown",
+  never "free". Many names are asked at once over one pooled session.
+* Which projects exist at all? ``GET {index}`` (the root of the simple API; tens of MB for
+  PyPI). It is kept in Poetry's cache directory as one normal name per line, revalidated with
+  ``If-None-Match``/``If-Modified-Since`` once it is older than a day, and used as it is when
+  the index cannot be reached.
+
+Existence is decided from the status code alone: mirrors may ignore the PEP 691 ``Accept``
+header and answer HTML, so a body is only parsed where it matters (the project list), and
+either form is understood there."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+from urllib.parse import urlsplit
+
+from poetry_ado_plugin.errors import UsageError
+from poetry_ado_plugin.http import DEFAULT_TIMEOUT
+from poetry_ado_plugin.http import describe_connection_error
+from poetry_ado_plugin.http import host_of
+from poetry_ado_plugin.http import make_session
+from poetry_ado_plugin.http import redact_credentials
+from poetry_ado_plugin.names import is_valid_name
+from poetry_ado_plugin.names import normalize
+from poetry_ado_plugin.names import similar_names_pattern
+
+
+if TYPE_CHECKING:
+    import requests
+
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+
+# Lookups are tiny and latency-bound: enough parallel requests to hide the round trip, few
+# enough that PyPI's CDN does not see a burst from one machine.
+LOOKUP_WORKERS = 24
+
+# PyPI's project list changes every few minutes, so a conditional request nearly always means
+# downloading it again; a day-old list is good enough for similarity warnings (existence itself
+# is always asked live).
+PROJECT_LIST_MAX_AGE = 24 * 3600.0
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1"
+)
+
+CACHE_FORMAT = 1
+_CHUNK = 256 * 1024
+
+ProgressCallback = Callable[[int, "int | None"], None]
+"""Called with (bytes received, total bytes or None) while the project list downloads."""
+
+
+class Presence(Enum):
+    EXISTS = "exists"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer for one normal name; ``reason`` says why it is UNKNOWN."""
+
+    name: str
+    presence: Presence
+    reason: str | None = None
+
+
+def index_root(url: str) -> str:
+    """``url`` as the root of a simple index, ending in ``/``; UsageError when it is no URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--index-url {redact_credentials(url)!r} is not an http(s) URL: pass the root of "
+            f"a simple index, e.g. {DEFAULT_INDEX_URL}"
+        )
+    root = url.strip()
+    return root if root.endswith("/") else root + "/"
+
+
+def display_url(url: str) -> str:
+    return redact_credentials(url)
+
+
+class PublicIndex:
+    """A simple index, asked over one pooled session. Use as a context manager."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_INDEX_URL,
+        *,
+        session: requests.Session | None = None,
+        workers: int = LOOKUP_WORKERS,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.url = index_root(url)
+        self.workers = workers
+        self.timeout = timeout
+        self._own_session = session is None
+        if session is None:
+            # A short retry budget: a flaky answer is retried, a dead index fails within a second.
+            session = make_session(retries=2, pool_size=workers, backoff=0.2)
+            _read_environment_once(session, self.url)
+        self.session = session
+
+    def __enter__(self) -> PublicIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    @property
+    def display_url(self) -> str:
+        return display_url(self.url)
+
+    def project_url(self, name: str) -> str:
+        # Always the normal name: pypi.org answers 301 for any other spelling.
+        return f"{self.url}{normalize(name)}/"
+
+    def lookup(self, name: str) -> Lookup:
+        import requests
+
+        normal = normalize(name)
+        url = self.project_url(normal)
+        try:
+            with self.session.get(
+                url, headers={"Accept": ACCEPT}, timeout=self.timeout, allow_redirects=True
+            ) as response:
+                # Reading the body hands the connection back to the pool for the next lookup.
+                _ = response.content
+        except requests.RequestException as error:
+            return Lookup(normal, Presence.UNKNOWN, describe_connection_error(error, url))
+        if response.status_code == 200:
+            return Lookup(normal, Presence.EXISTS)
+        if response.status_code == 404:
+            return Lookup(normal, Presence.MISSING)
+        return Lookup(normal, Presence.UNKNOWN, _status_reason(response, url))
+
+    def lookup_all(self, names: Iterable[str]) -> dict[str, Lookup]:
+        """Every name's answer, keyed by normal name; asked concurrently."""
+        unique = list(dict.fromkeys(normalize(name) for name in names))
+        if len(unique) <= 1:
+            return {name: self.lookup(name) for name in unique}
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(unique))) as pool:
+            return dict(zip(unique, pool.map(self.lookup, unique), strict=True))
+
+
+def _read_environment_once(session: requests.Session, url: str) -> None:
+    """Settle the proxy, netrc and CA-bundle settings from the environment now, for this index.
+
+    requests reads them again on every request (two full scans of ``os.environ`` for the proxy
+    variables alone); over hundreds of lookups that was half of the client's CPU time. Every
+    lookup goes to the same index, so one reading gives the same answer."""
+    from requests.utils import get_environ_proxies
+    from requests.utils import get_netrc_auth
+
+    session.proxies.update(get_environ_proxies(url))
+    if session.auth is None:
+        session.auth = get_netrc_auth(url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
+
+
+def _status_reason(response: requests.Response, url: str) -> str:
+    reason = f" {response.reason}" if response.reason else ""
+    return f"{host_of(url)} answered HTTP {response.status_code}{reason}"
+
+
+# --------------------------------------------------------------------------------------------
+# The project list
+
+
+@dataclass(frozen=True)
+class ProjectList:
+    """Every project of an index as sorted normal names, held as one string (``"\\na\\nb\\n"``).
+
+    PyPI's list is about 700,000 names. As one sorted string it loads from the cache in
+    milliseconds, and each query is a binary search for the block of lines that can match
+    plus one C-level scan of that block, instead of a Python loop over every name."""
+
+    text: str
+    count: int
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> ProjectList:
+        # dict.fromkeys keeps the index's order, which is nearly sorted already: sorting it is
+        # several times faster than sorting a set.
+        unique = sorted(dict.fromkeys(names))
+        return cls(text="\n" + "\n".join(unique) + "\n" if unique else "\n", count=len(unique))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and f"\n{normalize(name)}\n" in self.text
+
+    def starting_with(self, normal_prefix: str) -> list[str]:
+        block = self._block(normal_prefix)
+        return block[1:].split("\n") if block else []
+
+    def similar_to(self, name: str) -> list[str]:
+        """Projects PyPI would call "too similar" to ``name``, without ``name`` itself."""
+        normal = normalize(name)
+        pattern = similar_names_pattern(name)
+        found: list[str] = []
+        # Only lines whose first character could ultranormalise to the name's first one.
+        for first in sorted(_SAME_FIRST.get(normal[0], normal[0])):
+            found.extend(pattern.findall(self._block(first)))
+        return sorted(match for match in found if match != normal)
+
+    def _block(self, prefix: str) -> str:
+        """The lines that start with ``prefix``, each after a newline; "" when there are none."""
+        # Names hold only [a-z0-9-], all below "~": every line starting with the prefix sorts
+        # before prefix + "~".
+        return self.text[
+            self._first_line_at_least(prefix) : self._first_line_at_least(prefix + "~")
+        ]
+
+    def _first_line_at_least(self, key: str) -> int:
+        """Offset of the newline before the first line >= ``key`` (the final newline if none)."""
+        text = self.text
+        low, high = 0, len(text) - 1
+        while low < high:
+            middle = (low + high) // 2
+            start = text.rfind("\n", low, middle + 1)
+            end = text.index("\n", start + 1)
+            if text[start + 1 : end] < key:
+                low = end
+            else:
+                high = start
+        return low
+
+
+# Characters that ultranormalise alike, so a lookalike can start with any of them.
+_SAME_FIRST = {"1": "1il", "i": "1il", "l": "1il", "0": "0o", "o": "0o"}
+
+
+def parse_project_list(body: bytes, content_type: str = "") -> list[str]:
+    """Normal names from the root page of a simple index, PEP 691 JSON or PEP 503 HTML.
+
+    Anchors whose text is no valid name are left out (a valid name needs no HTML escaping)."""
+    text = body.decode("utf-8", errors="replace")
+    if "json" in content_type or text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get("projects"), list):
+            raw = [p.get("name") for p in document["projects"] if isinstance(p, dict)]
+            return _normalize_all([n for n in raw if isinstance(n, str) and is_valid_name(n)])
+    return _normalize_all(_ANCHOR_NAME.findall(text))
+
+
+# The anchor text when it is a valid name, whitespace around it allowed.
+_ANCHOR_NAME = re.compile(
+    r"<a\b[^>]*>\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*</a\s*>", re.IGNORECASE
+)
+
+
+def _normalize_all(names: list[str]) -> list[str]:
+    # normalize() over the joined names at once: 700,000 calls would take seconds.
+    if not names:
+        return []
+    joined = "\n".join(names).replace("_", "-").replace(".", "-")
+    if "--" in joined:
+        joined = re.sub("-{2,}", "-", joined)
+    return joined.lower().split("\n")
+
+
+@dataclass(frozen=True)
+class CachedMeta:
+    etag: str | None
+    last_modified: str | None
+    downloaded_at: float
+    checked_at: float
+    """When the index last confirmed this list (download or 304)."""
+    count: int
+
+
+class ProjectListCache:
+    """``{cache-dir}/ado/public-index/{hash of the index URL}/``: ``projects.txt`` (one normal
+    name per line) and ``meta.json``. Written atomically; a torn pair reads as no cache."""
+
+    def __init__(self, cache_dir: Path, index_url: str) -> None:
+        key = hashlib.sha256(display_url(index_url).encode()).hexdigest()[:16]
+        self.directory = Path(cache_dir) / "ado" / "public-index" / key
+        self.index_url = display_url(index_url)
+
+    @property
+    def names_path(self) -> Path:
+        return self.directory / "projects.txt"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.directory / "meta.json"
+
+    def load(self) -> tuple[ProjectList, CachedMeta] | None:
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            text = self.names_path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+        try:
+            cached = CachedMeta(
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+                downloaded_at=float(meta["downloaded_at"]),
+                checked_at=float(meta["checked_at"]),
+                count=int(meta["count"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        if meta.get("format") != CACHE_FORMAT or text.count("\n") - 1 != cached.count:
+            return None
+        return ProjectList(text=text, count=cached.count), cached
+
+    def store(self, projects: ProjectList, meta: CachedMeta) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.names_path, projects.text)
+        self.store_meta(meta)
+
+    def store_meta(self, meta: CachedMeta) -> None:
+        document = {
+            "format": CACHE_FORMAT,
+            "index_url": self.index_url,
+            "etag": meta.etag,
+            "last_modified": meta.last_modified,
+            "downloaded_at": meta.downloaded_at,
+            "checked_at": meta.checked_at,
+            "count": meta.count,
+        }
+        _write_atomic(self.meta_path, json.dumps(document, indent=1) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        Path(temporary).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+        raise
+
+
+class ListStatus(Enum):
+    DOWNLOADED = "downloaded"
+    REVALIDATED = "revalidated"
+    CACHED = "cached"
+    STALE = "stale"
+    """The index could not be reached; the older cached list is used."""
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class ProjectListResult:
+    status: ListStatus
+    projects: ProjectList | None
+    age: float | None
+    """Seconds since the index last confirmed the list."""
+    reason: str | None
+    index_url: str
+
+    @property
+    def message(self) -> str:
+        host = host_of(self.index_url)
+        count = f"{self.projects.count:,} projects" if self.projects else ""
+        age = format_age(self.age or 0.0)
+        if self.status is ListStatus.DOWNLOADED:
+            return f"Downloaded the project list of {host} ({count})."
+        if self.status is ListStatus.REVALIDATED:
+            return f"The cached project list of {host} is up to date ({count})."
+        if self.status is ListStatus.CACHED:
+            return f"Using the project list of {host} cached {age} ({count})."
+        if self.status is ListStatus.STALE:
+            return (
+                f"Could not refresh the project list of {host} ({self.reason}); "
+                f"using the one cached {age} ({count})."
+            )
+        return f"Could not download the project list of {host}: {self.reason}."
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size:
+            value = int(seconds // size)
+            return f"{value} {unit}{'s' if value != 1 else ''} ago"
+    return "just now"
+
+
+def fetch_project_list(
+    index: PublicIndex,
+    cache: ProjectListCache | None,
+    *,
+    max_age: float = PROJECT_LIST_MAX_AGE,
+    progress: ProgressCallback | None = None,
+    now: Callable[[], float] = time.time,
+) -> ProjectListResult:
+    """The index's project list: from the cache while it is younger than ``max_age``, else
+    revalidated or downloaded, else (index unreachable) the cache however old, else nothing.
+
+    ``cache=None`` neither reads nor writes a cache (Poetry's ``--no-cache``)."""
+    import requests
+
+    cached = cache.load() if cache is not None else None
+    started = now()
+    if cached is not None and started - cached[1].checked_at < max_age:
+        return _from_cache(index, cached, ListStatus.CACHED, started)
+
+    headers = {"Accept": ACCEPT}
+    if cached is not None:
+        if cached[1].etag:
+            headers["If-None-Match"] = cached[1].etag
+        if cached[1].last_modified:
+            headers["If-Modified-Since"] = cached[1].last_modified
+    try:
+        with index.session.get(
+            index.url, headers=headers, timeout=index.timeout, stream=True
+        ) as response:
+            if response.status_code == 304 and cached is not None:
+                projects, meta = cached
+                refreshed = CachedMeta(
+                    etag=response.headers.get("ETag", meta.etag),
+                    last_modified=response.headers.get("Last-Modified", meta.last_modified),
+                    downloaded_at=meta.downloaded_at,
+                    checked_at=started,
+                    count=meta.count,
+                )
+                if cache is not None:
+                    with contextlib.suppress(OSError):
+                        cache.store_meta(refreshed)
+                return ProjectListResult(ListStatus.REVALIDATED, projects, 0.0, None, index.url)
+            if response.status_code != 200:
+                return _failed(index, cached, _status_reason(response, index.url), started)
+            body = _read_with_progress(response, progress)
+            content_type = response.headers.get("Content-Type", "")
+            etag = response.headers.get("ETag")
+            last_modified = response.headers.get("Last-Modified")
+    except requests.RequestException as error:
+        return _failed(index, cached, describe_connection_error(error, index.url), started)
+
+    projects = ProjectList.from_names(parse_project_list(body, content_type))
+    if cache is not None:
+        meta = CachedMeta(etag, last_modified, started, started, projects.count)
+        # A read-only cache directory costs speed next time, not this answer.
+        with contextlib.suppress(OSError):
+            cache.store(projects, meta)
+    return ProjectListResult(ListStatus.DOWNLOADED, projects, 0.0, None, index.url)
+
+
+def _from_cache(
+    index: PublicIndex,
+    cached: tuple[ProjectList, CachedMeta],
+    status: ListStatus,
+    started: float,
+    reason: str | None = None,
+) -> ProjectListResult:
+    projects, meta = cached
+    return ProjectListResult(status, projects, started - meta.checked_at, reason, index.url)
+
+
+def _failed(
+    index: PublicIndex,
+    cached: tuple[ProjectList, CachedMeta] | None,
+    reason: str,
+    started: float,
+) -> ProjectListResult:
+    if cached is not None:
+        return _from_cache(index, cached, ListStatus.STALE, started, reason)
+    return ProjectListResult(ListStatus.UNAVAILABLE, None, None, reason, index.url)
+
+
+def _read_with_progress(response: requests.Response, progress: ProgressCallback | None) -> bytes:
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    raw: Any = response.raw
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_content(_CHUNK):
+        chunks.append(chunk)
+        received += len(chunk)
+        if progress is not None:
+            # Content-Length counts the bytes on the wire (gzip), so report those when known.
+            wire = raw.tell() if total is not None and hasattr(raw, "tell") else received
+            progress(wire, total)
+    if progress is not None:
+        progress(total if total is not None else received, total)
+    return b"".join(chunks)
+
+
+def default_cache_dir() -> Path:
+    """Poetry's cache directory: ``POETRY_CACHE_DIR`` when set (cheap), else Poetry's config."""
+    configured = os.environ.get("POETRY_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        from poetry.config.config import Config
+
+        return Path(Config.create().get("cache-dir"))
+    except Exception:  # a broken config.toml must not stop a name check
+        from poetry.locations import DEFAULT_CACHE_DIR
+
+        return Path(DEFAULT_CACHE_DIR)

@@ -1,0 +1,384 @@
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from poetry_ado_plugin.errors import UsageError
+from poetry_ado_plugin.names import normalize
+from poetry_ado_plugin.names import ultranormalize
+from poetry_ado_plugin.public_index import CachedMeta
+from poetry_ado_plugin.public_index import ListStatus
+from poetry_ado_plugin.public_index import Presence
+from poetry_ado_plugin.public_index import ProjectList
+from poetry_ado_plugin.public_index import ProjectListCache
+from poetry_ado_plugin.public_index import PublicIndex
+from poetry_ado_plugin.public_index import default_cache_dir
+from poetry_ado_plugin.public_index import fetch_project_list
+from poetry_ado_plugin.public_index import format_age
+from poetry_ado_plugin.public_index import index_root
+from poetry_ado_plugin.public_index import parse_project_list
+from tests.public_index_server import PublicIndexServer
+from tests.public_index_server import closed_port_url
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+KNOWN = ("requests", "Foo.Bar", "kpv-existing", "kpv_other", "f00bar")
+DAY = 86400.0
+
+
+@pytest.fixture
+def server() -> Iterator[PublicIndexServer]:
+    with PublicIndexServer(KNOWN) as running:
+        yield running
+
+
+@pytest.fixture
+def index(server: PublicIndexServer) -> Iterator[PublicIndex]:
+    with PublicIndex(server.url) as public:
+        yield public
+
+
+# -- single lookups ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["requests", "Foo.Bar", "foo__bar", "FOO-bar", "KPV_Other"])
+def test_existing_names(index: PublicIndex, server: PublicIndexServer, name: str) -> None:
+    lookup = index.lookup(name)
+    assert lookup.presence is Presence.EXISTS
+    # Always the normal name: no 301 round trip.
+    assert server.count(status=301) == 0
+
+
+def test_missing_name(index: PublicIndex) -> None:
+    lookup = index.lookup("kpv-tools")
+    assert (lookup.name, lookup.presence, lookup.reason) == ("kpv-tools", Presence.MISSING, None)
+
+
+def test_redirects_are_followed(index: PublicIndex, server: PublicIndexServer) -> None:
+    server.moved["old-name"] = "/simple/foo-bar/"
+    server.moved["gone"] = "/simple/nothing-here/"
+    assert index.lookup("old_name").presence is Presence.EXISTS
+    assert index.lookup("gone").presence is Presence.MISSING
+
+
+def test_other_status_is_unknown_never_free(index: PublicIndex, server: PublicIndexServer) -> None:
+    server.failing.add("flaky")
+    lookup = index.lookup("flaky")
+    assert lookup.presence is Presence.UNKNOWN
+    assert lookup.reason == f"127.0.0.1:{server.port} answered HTTP 503 Service Unavailable"
+    # retried before giving up
+    assert server.count("/simple/flaky/") == 3
+
+
+def test_server_error_is_unknown(index: PublicIndex, server: PublicIndexServer) -> None:
+    server.fail_all = True
+    lookup = index.lookup("requests")
+    assert lookup.presence is Presence.UNKNOWN
+    assert "HTTP 500" in (lookup.reason or "")
+
+
+def test_unreachable_index_is_unknown() -> None:
+    url = closed_port_url()
+    with PublicIndex(url) as public:
+        lookup = public.lookup("requests")
+    assert lookup.presence is Presence.UNKNOWN
+    assert lookup.reason is not None
+    assert lookup.reason.startswith("could not connect to 127.0.0.1:")
+
+
+def test_stopped_server_refuses_pooled_connections(server: PublicIndexServer) -> None:
+    with PublicIndex(server.url) as public:
+        assert public.lookup("requests").presence is Presence.EXISTS
+        server.stop()
+        assert public.lookup("requests").presence is Presence.UNKNOWN
+
+
+def test_timeout_is_unknown(server: PublicIndexServer) -> None:
+    server.latency = 0.5
+    with PublicIndex(server.url, timeout=(1.0, 0.1)) as public:
+        lookup = public.lookup("requests")
+    assert lookup.presence is Presence.UNKNOWN
+    assert lookup.reason == f"127.0.0.1:{server.port} did not answer in time"
+
+
+# -- many lookups -----------------------------------------------------------------------------
+
+
+def test_lookup_all_is_keyed_by_normal_name_and_deduplicated(
+    index: PublicIndex, server: PublicIndexServer
+) -> None:
+    found = index.lookup_all(["Foo.Bar", "foo_bar", "requests", "kpv-new"])
+    assert {name: lookup.presence for name, lookup in found.items()} == {
+        "foo-bar": Presence.EXISTS,
+        "requests": Presence.EXISTS,
+        "kpv-new": Presence.MISSING,
+    }
+    assert server.count() == 3
+
+
+def test_lookup_all_runs_concurrently(server: PublicIndexServer) -> None:
+    server.latency = 0.05
+    names = [f"name-{number}" for number in range(40)]
+    with PublicIndex(server.url) as public:
+        started = time.perf_counter()
+        found = public.lookup_all(names)
+        elapsed = time.perf_counter() - started
+    assert len(found) == 40
+    assert all(lookup.presence is Presence.MISSING for lookup in found.values())
+    # one after the other it takes 2 s
+    assert elapsed < 1.0
+
+
+# -- index URL --------------------------------------------------------------------------------
+
+
+def test_index_root() -> None:
+    assert index_root("https://pypi.org/simple") == "https://pypi.org/simple/"
+    assert index_root(" https://pypi.org/simple/ ") == "https://pypi.org/simple/"
+
+
+@pytest.mark.parametrize("url", ["ftp://pypi.org/simple/", "pypi.org/simple", "https://"])
+def test_index_root_rejects_non_http(url: str) -> None:
+    with pytest.raises(UsageError, match="is not an http"):
+        index_root(url)
+
+
+def test_credentials_in_the_index_url_are_not_shown() -> None:
+    with PublicIndex("https://user:s3cret@mirror.example/simple/") as public:
+        assert public.display_url == "https://***@mirror.example/simple/"
+    with pytest.raises(UsageError) as raised:
+        index_root("ftp://user:s3cret@mirror.example/")
+    assert "s3cret" not in str(raised.value)
+
+
+# -- the project list -------------------------------------------------------------------------
+
+
+def test_parse_html_project_list() -> None:
+    body = (
+        b'<html><body><a href="/simple/foo-bar/">Foo.Bar</a>\n'
+        b'<a href="/simple/a-b/">\n  A_B\n</a><A HREF="/simple/x/">x</A>'
+        b'<a href="/simple/bad/">not valid!</a></body></html>'
+    )
+    assert parse_project_list(body, "text/html") == ["foo-bar", "a-b", "x"]
+
+
+def test_parse_json_project_list() -> None:
+    document = {"meta": {"api-version": "1.1"}, "projects": [{"name": "Foo.Bar"}, {"name": "x"}]}
+    body = json.dumps(document).encode()
+    assert parse_project_list(body, "application/vnd.pypi.simple.v1+json") == ["foo-bar", "x"]
+    # a JSON body without the header is still recognised
+    assert parse_project_list(body, "text/plain") == ["foo-bar", "x"]
+
+
+def test_project_list_queries() -> None:
+    projects = ProjectList.from_names(["foo-bar", "f0obar", "kpv-a", "kpv-b", "kpvc", "x"])
+    assert projects.count == 6
+    assert "Foo_Bar" in projects
+    assert "foo" not in projects
+    assert projects.starting_with("kpv-") == ["kpv-a", "kpv-b"]
+    assert projects.starting_with("kpv") == ["kpv-a", "kpv-b", "kpvc"]
+    assert projects.similar_to("foo-bar") == ["f0obar"]
+    assert projects.similar_to("FOOBAR") == ["f0obar", "foo-bar"]
+    assert ProjectList.from_names([]).starting_with("a") == []
+
+
+normal_names = st.from_regex(r"\A[a-z0-9ilo]{1,4}(-[a-z0-9ilo]{1,3})?\Z")
+
+
+@given(st.lists(normal_names, max_size=60), normal_names)
+def test_project_list_queries_agree_with_brute_force(names: list[str], name: str) -> None:
+    projects = ProjectList.from_names(names)
+    assert projects.count == len(set(names))
+    assert (name in projects) == (name in names)
+    expected_similar = sorted(
+        {n for n in names if ultranormalize(n) == ultranormalize(name) and n != name}
+    )
+    assert projects.similar_to(name) == expected_similar
+    prefix = name[:2]
+    assert projects.starting_with(prefix) == sorted({n for n in names if n.startswith(prefix)})
+
+
+@given(st.lists(st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9._-]{0,8}[A-Za-z0-9])?\Z"), max_size=20))
+def test_html_names_are_normalised_like_normalize(names: list[str]) -> None:
+    body = "".join(f'<a href="/simple/{n}/">{n}</a>\n' for n in names).encode()
+    assert parse_project_list(body, "text/html") == [normalize(n) for n in names]
+
+
+def test_format_age() -> None:
+    assert format_age(0) == "just now"
+    assert format_age(1) == "1 second ago"
+    assert format_age(150) == "2 minutes ago"
+    assert format_age(3 * 3600 + 5) == "3 hours ago"
+    assert format_age(2 * DAY) == "2 days ago"
+
+
+def test_default_cache_dir_follows_poetry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("POETRY_CACHE_DIR", str(tmp_path))
+    assert default_cache_dir() == tmp_path
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_download_then_cache_then_revalidate(
+    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+) -> None:
+    cache = ProjectListCache(tmp_path, index.url)
+    clock = Clock()
+
+    first = fetch_project_list(index, cache, now=clock)
+    assert first.status is ListStatus.DOWNLOADED
+    assert first.projects is not None
+    assert first.projects.count == 5
+    assert "kpv-other" in first.projects
+    [request] = server.root_requests()
+    assert request.status == 200
+    assert "if-none-match" not in request.headers
+    assert cache.names_path.read_text().splitlines()[1:3] == ["f00bar", "foo-bar"]
+
+    # Fresh: no request at all.
+    clock.now += 3 * 3600
+    second = fetch_project_list(index, cache, now=clock)
+    assert second.status is ListStatus.CACHED
+    assert second.message == (
+        f"Using the project list of 127.0.0.1:{server.port} cached 3 hours ago (5 projects)."
+    )
+    assert len(server.root_requests()) == 1
+
+    # A day later: a conditional request, answered 304.
+    clock.now += DAY
+    third = fetch_project_list(index, cache, now=clock)
+    assert third.status is ListStatus.REVALIDATED
+    assert third.projects is not None
+    assert third.projects.count == 5
+    request = server.root_requests()[-1]
+    assert request.headers["if-none-match"] == server.etag
+    assert request.status == 304
+    # The 304 restarts the clock.
+    assert fetch_project_list(index, cache, now=clock).status is ListStatus.CACHED
+    assert len(server.root_requests()) == 2
+
+    # The list changed: the revalidation downloads it again.
+    server.add("kpv-brand-new")
+    clock.now += DAY
+    fourth = fetch_project_list(index, cache, now=clock)
+    assert fourth.status is ListStatus.DOWNLOADED
+    assert fourth.projects is not None
+    assert "kpv-brand-new" in fourth.projects
+    assert server.root_requests()[-1].status == 200
+
+    # Offline: the old cache is used, and its age said.
+    server.stop()
+    clock.now += 2 * DAY
+    offline = fetch_project_list(index, cache, now=clock)
+    assert offline.status is ListStatus.STALE
+    assert offline.projects is not None
+    assert "kpv-brand-new" in offline.projects
+    assert offline.message.startswith(
+        f"Could not refresh the project list of 127.0.0.1:{server.port}"
+    )
+    assert offline.message.endswith("using the one cached 2 days ago (6 projects).")
+
+
+def test_offline_without_cache_is_unavailable(tmp_path: Path) -> None:
+    with PublicIndex(closed_port_url()) as public:
+        result = fetch_project_list(public, ProjectListCache(tmp_path, public.url))
+    assert result.status is ListStatus.UNAVAILABLE
+    assert result.projects is None
+    assert result.message.startswith("Could not download the project list of 127.0.0.1:")
+
+
+def test_server_error_without_cache_is_unavailable(
+    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+) -> None:
+    server.fail_all = True
+    result = fetch_project_list(index, ProjectListCache(tmp_path, index.url))
+    assert result.status is ListStatus.UNAVAILABLE
+    assert result.reason == f"127.0.0.1:{server.port} answered HTTP 500 Internal Server Error"
+
+
+def test_no_cache_reads_and_writes_nothing(
+    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+) -> None:
+    for _ in range(2):
+        result = fetch_project_list(index, None)
+        assert result.status is ListStatus.DOWNLOADED
+    assert len(server.root_requests()) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_project_list(tmp_path: Path) -> None:
+    with PublicIndexServer(KNOWN, json=True) as server, PublicIndex(server.url) as public:
+        result = fetch_project_list(public, ProjectListCache(tmp_path, public.url))
+    assert result.projects is not None
+    assert result.projects.count == 5
+    assert "application/vnd.pypi.simple.v1+json" in server.root_requests()[0].headers["accept"]
+
+
+def test_progress_reports_growing_byte_counts(tmp_path: Path) -> None:
+    names = [f"project-{number:06d}" for number in range(40_000)]
+    calls: list[tuple[int, int | None]] = []
+    with PublicIndexServer(names) as server, PublicIndex(server.url) as public:
+        result = fetch_project_list(
+            public, None, progress=lambda done, total: calls.append((done, total))
+        )
+    assert result.projects is not None
+    assert result.projects.count == 40_000
+    assert len(calls) > 3
+    done = [received for received, _ in calls]
+    assert done == sorted(done)
+    total = calls[-1][1]
+    assert total is not None
+    assert calls[-1][0] == total > 1_000_000
+
+
+def test_torn_cache_reads_as_none(index: PublicIndex, tmp_path: Path) -> None:
+    cache = ProjectListCache(tmp_path, index.url)
+    fetch_project_list(index, cache)
+    assert cache.load() is not None
+    cache.names_path.write_text("\nonly-one\n")
+    assert cache.load() is None
+    cache.meta_path.write_text("{not json")
+    assert cache.load() is None
+
+
+def test_unwritable_cache_still_answers(
+    index: PublicIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ProjectListCache(tmp_path, index.url)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(ProjectListCache, "store", refuse)
+    result = fetch_project_list(index, cache)
+    assert result.status is ListStatus.DOWNLOADED
+    assert result.projects is not None
+
+
+def test_cache_is_per_index_and_holds_no_credentials(tmp_path: Path) -> None:
+    one = ProjectListCache(tmp_path, "https://user:secret@mirror.example/simple/")
+    other = ProjectListCache(tmp_path, "https://pypi.org/simple/")
+    assert one.directory != other.directory
+    assert one.directory.parent == tmp_path / "ado" / "public-index"
+    one.store(ProjectList.from_names(["a"]), _meta())
+    assert "secret" not in one.meta_path.read_text()
+
+
+def _meta() -> CachedMeta:
+    return CachedMeta(etag='"x"', last_modified=None, downloaded_at=1.0, checked_at=1.0, count=1)
