@@ -19,8 +19,30 @@ if TYPE_CHECKING:
 # command name -> (module under poetry_ado_plugin.commands, class name)
 COMMANDS: dict[str, tuple[str, str]] = {
     "ado add-feed": ("add_feed", "AddFeedCommand"),
+    "ado login": ("login", "LoginCommand"),
+    "ado logout": ("logout", "LogoutCommand"),
+    "ado env": ("env", "EnvCommand"),
     "ado check-name": ("check_name", "CheckNameCommand"),
 }
+
+# Commands that talk to a feed: an Azure CLI token about to expire is refreshed before they run.
+REFRESH_COMMANDS = frozenset({"install", "lock", "add", "update", "sync", "publish", "ado publish"})
+# Written by `ado login --azure-cli` beside config.toml (poetry_ado_plugin.azure_cli).
+EXPIRY_FILE_NAME = "ado-token-expiry.json"
+
+
+def refresh_azure_cli_tokens(event: object, event_name: str, dispatcher: object) -> None:
+    """Console-event listener. Costs a set lookup, and one stat for the commands above; imports
+    the refresh code only when some token came from `ado login --azure-cli`."""
+    if getattr(getattr(event, "command", None), "name", None) not in REFRESH_COMMANDS:
+        return
+    from poetry.locations import CONFIG_DIR
+
+    if not (CONFIG_DIR / EXPIRY_FILE_NAME).exists():
+        return
+    from poetry_ado_plugin.token_refresh import refresh_if_needed
+
+    refresh_if_needed(event)  # type: ignore[arg-type]
 
 
 def _lazy_factory(module: str, class_name: str) -> Callable[[], Command]:
@@ -36,3 +58,8 @@ class AdoPlugin(ApplicationPlugin):
     def activate(self, application: Application) -> None:
         for name, (module, class_name) in COMMANDS.items():
             application.command_loader.register_factory(name, _lazy_factory(module, class_name))
+        dispatcher = application.event_dispatcher
+        if dispatcher is not None:
+            from cleo.events.console_events import COMMAND
+
+            dispatcher.add_listener(COMMAND, refresh_azure_cli_tokens)

@@ -1,0 +1,252 @@
+"""The Azure CLI: an Entra ID access token for Azure DevOps, and the record of when it expires.
+
+``az account get-access-token`` prints the token in JSON on stdout. Nothing it prints is ever
+echoed: stdout holds the token, so only its shape is described in errors. The expiry record
+(``ado-token-expiry.json`` beside Poetry's config.toml) holds expiry times and tenants, never a
+token; its existence is what tells the console-event listener that a refresh may be due."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from poetry_ado_plugin.errors import CredentialError
+
+
+# Azure DevOps' application ID: the resource an Entra ID token must be issued for.
+AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
+
+# The file name the plugin.py listener checks for (one stat) before importing anything.
+EXPIRY_FILE_NAME = "ado-token-expiry.json"
+
+# A token that expires within this many seconds is refreshed before a command talks to the feed.
+REFRESH_MARGIN = 300
+
+AZ_TIMEOUT = 60.0
+
+NOT_LOGGED_IN_HINTS = ("az login", "please run 'az login'", "aadsts", "interactive authentication")
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str = field(repr=False)
+    expires_on: int
+    tenant: str | None
+
+    def __str__(self) -> str:
+        return f"<Azure CLI access token, expires {format_expiry(self.expires_on)}>"
+
+
+class AzureCliError(CredentialError):
+    """The Azure CLI is missing, not logged in, or answered something unexpected."""
+
+
+def az_command(tenant: str | None) -> list[str]:
+    """The exact command line: no token, only the resource and the tenant."""
+    executable = shutil.which("az")
+    if executable is None:
+        raise AzureCliError(
+            "the Azure CLI ('az') was not found on PATH: install it "
+            "(https://learn.microsoft.com/cli/azure/install-azure-cli) and run `az login`, or "
+            "give a personal access token with --pat-stdin"
+        )
+    command = [
+        executable,
+        "account",
+        "get-access-token",
+        "--resource",
+        AZURE_DEVOPS_RESOURCE,
+        "--output",
+        "json",
+    ]
+    if tenant:
+        command += ["--tenant", tenant]
+    return command
+
+
+def get_access_token(tenant: str | None = None, *, timeout: float = AZ_TIMEOUT) -> AccessToken:
+    """Run ``az account get-access-token`` for Azure DevOps and parse its answer."""
+    command = az_command(tenant)
+    login_hint = f"az login --tenant {tenant}" if tenant else "az login"
+    try:
+        completed = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise AzureCliError(
+            f"the Azure CLI did not answer within {timeout:.0f} s: run "
+            "`az account get-access-token --resource "
+            f"{AZURE_DEVOPS_RESOURCE}` yourself to see what it waits for"
+        ) from None
+    except OSError as error:
+        raise AzureCliError(
+            f"the Azure CLI could not be started ({error.strerror or type(error).__name__}): "
+            "check your az installation"
+        ) from None
+
+    if completed.returncode != 0:
+        stderr = completed.stderr or ""
+        if any(hint in stderr.lower() for hint in NOT_LOGGED_IN_HINTS):
+            raise AzureCliError(
+                f"the Azure CLI is not logged in (or its login expired): run `{login_hint}` "
+                "and try again"
+            )
+        raise AzureCliError(
+            f"`az account get-access-token` failed with exit code {completed.returncode}"
+            f"{_first_line(stderr)}"
+        )
+    return parse_access_token(completed.stdout, tenant=tenant)
+
+
+def parse_access_token(stdout: str, *, tenant: str | None = None) -> AccessToken:
+    """Parse az's JSON. Errors describe the shape of the output, never its content."""
+    try:
+        data: Any = json.loads(stdout)
+    except ValueError:
+        raise AzureCliError(
+            "`az account get-access-token` printed something that is not JSON: update the "
+            "Azure CLI, or give a personal access token with --pat-stdin"
+        ) from None
+    if not isinstance(data, dict):
+        raise AzureCliError(
+            "`az account get-access-token` printed JSON that is not an object: update the "
+            "Azure CLI, or give a personal access token with --pat-stdin"
+        )
+    token = data.get("accessToken")
+    if not isinstance(token, str) or not token.strip():
+        raise AzureCliError(
+            "`az account get-access-token` printed no accessToken: update the Azure CLI, or "
+            "give a personal access token with --pat-stdin"
+        )
+    expires_on = _expires_on(data)
+    found_tenant = data.get("tenant")
+    return AccessToken(
+        token=token.strip(),
+        expires_on=expires_on,
+        tenant=found_tenant if isinstance(found_tenant, str) and found_tenant else tenant,
+    )
+
+
+def _expires_on(data: dict[str, Any]) -> int:
+    # Newer az prints expires_on (epoch seconds); older ones only expiresOn in local time.
+    epoch = data.get("expires_on")
+    if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
+        return int(epoch)
+    if isinstance(epoch, str) and epoch.strip().isdigit():
+        return int(epoch.strip())
+    local = data.get("expiresOn")
+    if isinstance(local, str):
+        for pattern in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+            with contextlib.suppress(ValueError):
+                return int(datetime.strptime(local.strip(), pattern).timestamp())
+    # Entra ID tokens live about an hour; assume the shortest plausible life.
+    return int(time.time()) + 3000
+
+
+def _first_line(stderr: str) -> str:
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line:
+            if len(line) > 200:
+                line = line[:199] + "…"
+            return f": {line}"
+    return ""
+
+
+def format_expiry(expires_on: int) -> str:
+    return datetime.fromtimestamp(expires_on).strftime("%Y-%m-%d %H:%M")
+
+
+# --- expiry records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpiryRecord:
+    expires_on: int
+    tenant: str | None
+    username: str | None
+
+    def expires_within(self, seconds: float, now: float | None = None) -> bool:
+        return self.expires_on - (time.time() if now is None else now) < seconds
+
+
+def expiry_file() -> Path:
+    # CONFIG_DIR comes from POETRY_CONFIG_DIR when poetry.locations is first imported.
+    from poetry.locations import CONFIG_DIR
+
+    return Path(CONFIG_DIR) / EXPIRY_FILE_NAME
+
+
+def load_records(path: Path | None = None) -> dict[str, ExpiryRecord]:
+    path = path or expiry_file()
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    records = {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            continue
+        expires_on = entry.get("expires_on")
+        if not isinstance(expires_on, int) or isinstance(expires_on, bool):
+            continue
+        tenant = entry.get("tenant")
+        username = entry.get("username")
+        records[str(name)] = ExpiryRecord(
+            expires_on=expires_on,
+            tenant=tenant if isinstance(tenant, str) else None,
+            username=username if isinstance(username, str) else None,
+        )
+    return records
+
+
+def _write_records(records: dict[str, ExpiryRecord], path: Path) -> None:
+    if not records:
+        # No file means the listener stops at one stat: free when nothing came from az.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return
+    data = {
+        name: {"expires_on": r.expires_on, "tenant": r.tenant, "username": r.username}
+        for name, r in sorted(records.items())
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def record_expiry(
+    name: str, expires_on: int, tenant: str | None, username: str | None, path: Path | None = None
+) -> None:
+    path = path or expiry_file()
+    records = load_records(path)
+    records[name] = ExpiryRecord(expires_on=expires_on, tenant=tenant, username=username)
+    _write_records(records, path)
+
+
+def forget_expiry(name: str, path: Path | None = None) -> bool:
+    """Drop the record for ``name``; True when there was one."""
+    path = path or expiry_file()
+    records = load_records(path)
+    if name not in records:
+        return False
+    del records[name]
+    _write_records(records, path)
+    return True

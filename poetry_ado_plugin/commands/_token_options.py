@@ -1,0 +1,103 @@
+"""Options and input shared by ``ado login`` and ``ado env``: which feed, and whose token."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from cleo.helpers import argument
+from cleo.helpers import option
+
+from poetry_ado_plugin.commands.base import AdoCommand
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cleo.io.inputs.argument import Argument
+    from cleo.io.inputs.option import Option
+
+    from poetry_ado_plugin.credentials import FeedTarget
+    from poetry_ado_plugin.credentials import Token
+    from poetry_ado_plugin.credentials import TokenRequest
+
+
+NAME_ARGUMENT: Argument = argument(
+    "name",
+    "The source (and publish repository) name. Default: the project's only Azure Artifacts "
+    "source. Required outside a project.",
+    optional=True,
+)
+
+TOKEN_OPTIONS: list[Option] = [
+    option(
+        "username",
+        None,
+        "The username sent with the token (Azure accepts any non-empty one). Default: the "
+        "endpoint entry's username, else 'azure'.",
+        flag=False,
+    ),
+    option("pat-stdin", None, "Read the token (one line) from standard input.", flag=True),
+    option(
+        "azure-cli",
+        None,
+        "Get an Entra ID token from the Azure CLI (`az account get-access-token`); it is "
+        "refreshed automatically before it expires.",
+        flag=True,
+    ),
+    option("tenant", None, "The Entra ID tenant for --azure-cli.", flag=False),
+]
+
+
+class TokenCommand(AdoCommand):
+    def target(self) -> FeedTarget:
+        from poetry_ado_plugin.credentials import resolve_target
+
+        return resolve_target(
+            self.argument("name"), self.find_pyproject(), (self.name or "").split(" ")[-1]
+        )
+
+    def token_request(self) -> TokenRequest:
+        from poetry_ado_plugin.credentials import TokenRequest
+
+        return TokenRequest(
+            pat_stdin=bool(self.option("pat-stdin")),
+            azure_cli=bool(self.option("azure-cli")),
+            tenant=self.option("tenant"),
+            username=self.option("username"),
+        )
+
+    def read_stdin_line(self) -> str:
+        stream = getattr(self.io.input, "stream", None) or sys.stdin
+        line: str = stream.readline()
+        return line
+
+    def find_token(self, target: FeedTarget, *, allow_prompt: bool) -> Token:
+        from poetry_ado_plugin.credentials import find_token
+
+        prompt = None
+        hint = ""
+        if allow_prompt:
+            if self.io.is_interactive():
+                prompt = self._prompt(target)
+            else:
+                hint = ", or run without -n/--no-interaction to be asked for it"
+        return find_token(
+            target.feed,
+            self.token_request(),
+            os.environ,
+            read_stdin_line=self.read_stdin_line,
+            prompt=prompt,
+            prompt_unavailable_hint=hint,
+        )
+
+    def _prompt(self, target: FeedTarget) -> Callable[[], str | None]:
+        def ask() -> str | None:
+            answer = self.secret(
+                f"Personal access token for <c1>{target.name}</c1> ({target.feed.index_url}), "
+                "with the Packaging (Read, or Read & write to publish) scope:"
+            )
+            return answer if isinstance(answer, str) else None
+
+        return ask

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cleo.helpers import option
+from cleo.io.inputs.argument import Argument
+from cleo.io.inputs.option import Option
+from cleo.io.outputs.output import Verbosity
+
+from poetry_ado_plugin.commands._token_options import NAME_ARGUMENT
+from poetry_ado_plugin.commands._token_options import TOKEN_OPTIONS
+from poetry_ado_plugin.commands._token_options import TokenCommand
+
+
+class LoginCommand(TokenCommand):
+    name = "ado login"
+    description = (
+        "Verify a token against an Azure Artifacts feed and store it where Poetry reads it."
+    )
+
+    arguments: ClassVar[list[Argument]] = [NAME_ARGUMENT]
+    options: ClassVar[list[Option]] = [
+        *TOKEN_OPTIONS,
+        option(
+            "no-verify", None, "Store the token without checking it against the feed.", flag=True
+        ),
+    ]
+
+    help = """\
+Stores a credential for an Azure Artifacts feed under the source's name, exactly as
+<c1>poetry config http-basic NAME USER TOKEN</c1> would (keyring when usable, else auth.toml),
+after checking that the feed accepts it. Poetry's own install, lock and publish then use it.
+
+The token comes from the first of: <c1>--pat-stdin</c1> (one line on standard input),
+<c1>--azure-cli</c1> (an Entra ID token from <c1>az</c1>, refreshed automatically before it
+expires), <c1>AZURE_DEVOPS_EXT_PAT</c1>, <c1>SYSTEM_ACCESSTOKEN</c1>, this feed's entry in
+<c1>VSS_NUGET_EXTERNAL_FEED_ENDPOINTS</c1> or
+<c1>ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS</c1>, or a hidden prompt. No option takes
+the token itself.
+
+  <c1>echo "$PAT" | poetry ado login --pat-stdin</c1>
+  <c1>poetry ado login my-feed --azure-cli</c1>
+
+Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
+<c1>poetry publish -r NAME</c1> works.
+"""
+
+    def run_command(self) -> int:
+        from poetry_ado_plugin.azure_cli import forget_expiry
+        from poetry_ado_plugin.azure_cli import format_expiry
+        from poetry_ado_plugin.azure_cli import record_expiry
+        from poetry_ado_plugin.credential_store import store_credential
+        from poetry_ado_plugin.poetry_config import apply_repository
+        from poetry_ado_plugin.poetry_config import plan_repository
+
+        target = self.target()
+        token = self.find_token(target, allow_prompt=True)
+        self.line(
+            f"Using the token from {token.origin} for <c1>{target.name}</c1>.",
+            verbosity=Verbosity.VERBOSE,
+        )
+
+        if self.option("no-verify"):
+            self.line("Not verified (--no-verify).")
+        else:
+            from poetry_ado_plugin.verify import verify_token
+
+            verify_token(target.feed, token.username, token.secret)
+            self.line(
+                f"The feed accepted the token ({target.feed.index_url}).",
+                verbosity=Verbosity.VERBOSE,
+            )
+
+        result = store_credential(target.name, token.username, token.secret)
+        if result.fallback_reason:
+            self.line_error(
+                f"<warning>Warning: {result.fallback_reason}: stored the token in "
+                f"{result.path} instead (plain text, readable only by you).</warning>"
+            )
+        if token.from_azure_cli and token.expires_on is not None:
+            record_expiry(target.name, token.expires_on, token.tenant, token.username)
+        else:
+            forget_expiry(target.name)
+
+        repository = plan_repository(target.name, target.feed.upload_url)
+        apply_repository(repository)
+
+        where = "the keyring" if result.location == "keyring" else str(result.path)
+        expiry = ""
+        if token.from_azure_cli and token.expires_on is not None:
+            expiry = (
+                f"; it expires {format_expiry(token.expires_on)} and is refreshed through az "
+                "when a Poetry command needs it"
+            )
+        self.line(
+            f"Logged in to <c1>{target.name}</c1> as {token.username} "
+            f"(token from {token.origin}, stored in {where}{expiry})."
+        )
+        if repository.changed:
+            was = ""
+            if repository.old_url:
+                from poetry_ado_plugin.http import redact_credentials
+
+                was = f" (was {redact_credentials(repository.old_url)})"
+            self.line(f"Set repositories.{target.name}.url = {repository.new_url}{was}")
+        return 0

@@ -1,0 +1,64 @@
+"""Shared setup for the login/logout/env end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+from tests.poetry_env import write_project
+
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.poetry_env import PoetryEnv
+
+
+SOURCE = "team-feed"
+PRIVATE_PACKAGE = "contoso-private-lib"
+
+
+def source_table(name: str, url: str, priority: str = "explicit") -> str:
+    return f'\n[[tool.poetry.source]]\nname = "{name}"\nurl = "{url}"\npriority = "{priority}"\n'
+
+
+def feed_project(
+    directory: Path,
+    index_url: str,
+    *,
+    name: str = "consumer-app",
+    source: str = SOURCE,
+    dependency: str | None = None,
+) -> Path:
+    """A project with one explicit Azure feed source (and optionally a dependency pinned to it)."""
+    extra = source_table(source, index_url)
+    if dependency is not None:
+        extra += f'\n[tool.poetry.dependencies]\n{dependency} = {{ source = "{source}" }}\n'
+    pyproject = write_project(directory, name, extra=extra)
+    if dependency is not None:
+        text = pyproject.read_text()
+        pyproject.write_text(
+            text.replace("dependencies = []", f'dependencies = ["{dependency} (>=1.0)"]', 1)
+        )
+    return pyproject
+
+
+def auth_toml(env: PoetryEnv) -> str:
+    return env.auth_file.read_text() if env.auth_file.exists() else ""
+
+
+def config_toml(env: PoetryEnv) -> str:
+    return env.config_file.read_text() if env.config_file.exists() else ""
+
+
+def expiry_records(env: PoetryEnv) -> dict[str, dict[str, object]]:
+    path = env.config_dir / "ado-token-expiry.json"
+    if not path.exists():
+        return {}
+    data: dict[str, dict[str, object]] = json.loads(path.read_text())
+    return data
+
+
+def in_minutes(minutes: float) -> int:
+    return int(time.time() + minutes * 60)

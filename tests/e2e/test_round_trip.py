@@ -1,0 +1,242 @@
+"""Publish and install round trips with the real ``poetry`` against the Azure feed emulator.
+
+A producer project adds the feed, logs in, builds and publishes with Poetry's own
+``poetry publish -r``; a consumer project adds the same feed as an explicit source, adds the
+package pinned to it and installs it into its own virtual environment."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.poetry_env import write_project
+
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.emulator import EmulatedFeed
+    from tests.emulator.pytest_plugin import AdoEmulator
+    from tests.emulator.pytest_plugin import EmulatorFactory
+    from tests.poetry_env import PoetryEnv
+    from tests.poetry_env import Result
+
+
+pytestmark = pytest.mark.e2e
+
+PACKAGE = "contoso-greetings"
+VERSION = "1.2.0"
+DIST_FILES = [
+    "contoso_greetings-1.2.0-py3-none-any.whl",
+    "contoso_greetings-1.2.0.tar.gz",
+]
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result
+    return result
+
+
+def make_producer(poetry_env: PoetryEnv, directory: Path, url: str, token: str) -> str:
+    """A built producer project, with the feed added and a verified login; returns the name."""
+    directory.mkdir()
+    write_project(directory, PACKAGE, version=VERSION)
+    added = ok(poetry_env.run("ado", "add-feed", url, cwd=directory))
+    name = added.stdout.split("Added source ")[1].split()[0]
+    ok(poetry_env.run("ado", "login", name, "--pat-stdin", cwd=directory, stdin=token + "\n"))
+    ok(poetry_env.run("build", cwd=directory))
+    return name
+
+
+def install_in_consumer(
+    poetry_env: PoetryEnv, directory: Path, url: str, token: str
+) -> tuple[Path, str]:
+    directory.mkdir()
+    write_project(directory, "consumer-app")
+    added = ok(poetry_env.run("ado", "add-feed", url, "--priority", "explicit", cwd=directory))
+    name = added.stdout.split("Added source ")[1].split()[0]
+    ok(poetry_env.run("ado", "login", name, "--pat-stdin", cwd=directory, stdin=token + "\n"))
+    ok(poetry_env.run("add", PACKAGE, "--source", name, cwd=directory))
+    ok(poetry_env.run("install", cwd=directory))
+    return directory, name
+
+
+def imported_value(project: Path) -> str:
+    python = project / ".venv" / "bin" / "python"
+    return subprocess.run(
+        [str(python), "-c", "import contoso_greetings; print(contoso_greetings.VALUE)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def assert_published(feed: EmulatedFeed, token: str) -> None:
+    accepted = [upload for upload in feed.uploads() if upload.accepted]
+    assert sorted(upload.filename for upload in accepted) == DIST_FILES
+    assert feed.stored_files() == DIST_FILES
+    posts = [request for request in feed.requests() if request.method == "POST"]
+    assert posts
+    assert all(request.path.endswith("/pypi/upload/") for request in posts)
+    assert all(request.password == token for request in posts)
+    assert all(request.username for request in posts)
+
+
+def assert_installed_from(consumer: Path, name: str, index_url: str) -> None:
+    assert imported_value(consumer) == f"{PACKAGE} {VERSION}"
+    lock = (consumer / "poetry.lock").read_text()
+    assert f'name = "{PACKAGE}"' in lock
+    # Poetry records the source URL without its trailing slash.
+    assert f'url = "{index_url.rstrip("/")}"\nreference = "{name}"' in lock
+
+
+def test_publish_then_install_through_a_project_scoped_feed(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    feed = ado_emulator.feed
+    name = make_producer(
+        poetry_env, tmp_path / "producer", feed.index_url, ado_emulator.write_token
+    )
+
+    ok(poetry_env.run("publish", "-r", name, cwd=tmp_path / "producer"))
+
+    assert_published(feed, ado_emulator.write_token)
+    consumer, source = install_in_consumer(
+        poetry_env, tmp_path / "consumer", feed.index_url, ado_emulator.read_token
+    )
+    assert_installed_from(consumer, source, feed.index_url)
+
+
+def test_publishing_the_same_version_again(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    name = make_producer(
+        poetry_env, producer, ado_emulator.feed.index_url, ado_emulator.write_token
+    )
+    ok(poetry_env.run("publish", "-r", name, cwd=producer))
+
+    again = poetry_env.run("publish", "-r", name, cwd=producer)
+    skipped = poetry_env.run("publish", "-r", name, "--skip-existing", cwd=producer)
+
+    # What Poetry's own uploader shows today; `poetry ado publish` explains it better.
+    assert again.exit_code == 1, again
+    assert "409" in again.output
+    assert skipped.exit_code == 0, skipped
+    assert "file exists. skipping" in skipped.output.lower()
+    assert ado_emulator.feed.stored_files() == DIST_FILES
+
+
+def test_round_trip_through_an_organization_scoped_feed(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    feed = ado_emulator.org_feed
+    assert "/_packaging/" in feed.index_url
+    assert feed.index_url.count("/") == ado_emulator.feed.index_url.count("/") - 1
+    name = make_producer(
+        poetry_env, tmp_path / "producer", feed.index_url, ado_emulator.write_token
+    )
+
+    ok(poetry_env.run("publish", "-r", name, cwd=tmp_path / "producer"))
+
+    assert_published(feed, ado_emulator.write_token)
+    consumer, source = install_in_consumer(
+        poetry_env, tmp_path / "consumer", feed.index_url, ado_emulator.read_token
+    )
+    assert_installed_from(consumer, source, feed.index_url)
+
+
+def test_round_trip_through_a_server_prefixed_feed_and_a_view(
+    poetry_env: PoetryEnv, ado_emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    emulator = ado_emulator_factory(prefix="/tfs")
+    feed = emulator.add_feed("DefaultCollection", "onprem-feed", project="Web")
+    token = emulator.generate_token(write=True)
+    assert "/tfs/DefaultCollection/Web/_packaging/onprem-feed/" in feed.index_url
+    name = make_producer(poetry_env, tmp_path / "producer", feed.index_url, token)
+
+    ok(poetry_env.run("publish", "-r", name, cwd=tmp_path / "producer"))
+
+    assert_published(feed, token)
+    release_view = feed.view_url("Release")
+    consumer, source = install_in_consumer(poetry_env, tmp_path / "consumer", release_view, token)
+    assert source == "onprem-feed"
+    assert_installed_from(consumer, source, release_view)
+    view_requests = [r for r in feed.requests() if r.view == "Release"]
+    assert view_requests
+    assert all(r.status in (200, 303) for r in view_requests if r.method == "GET")
+
+
+def producer_with_unverified_token(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, directory: Path, token: str
+) -> None:
+    directory.mkdir()
+    write_project(directory, PACKAGE, version=VERSION)
+    ok(poetry_env.run("ado", "add-feed", ado_emulator.feed.index_url, cwd=directory))
+    # Poetry's own credential command, which stores a token without checking it.
+    ok(poetry_env.run("config", "http-basic.team-feed", "azure", token, cwd=directory))
+    ok(poetry_env.run("build", cwd=directory))
+
+
+def test_publish_with_a_read_only_token_gets_azure_403(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    producer = tmp_path / "producer"
+    producer_with_unverified_token(poetry_env, ado_emulator, producer, ado_emulator.read_token)
+
+    result = poetry_env.run("publish", "-r", "team-feed", cwd=producer)
+
+    assert result.exit_code == 1, result
+    assert "HTTP Error 403" in result.output
+    assert ado_emulator.feed.stored_files() == []
+    posts = [r for r in ado_emulator.feed.requests() if r.method == "POST"]
+    assert [r.status for r in posts] == [403]
+
+
+def test_publish_with_a_wrong_token_looks_successful_today(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    """Azure answers a client that does not send X-TFS-FedAuthRedirect: Suppress with a 203
+    sign-in page. Poetry's uploader takes any 2xx as success: it reports both files uploaded
+    and exits 0, though the feed stored nothing. `poetry ado publish` must not be fooled."""
+    producer = tmp_path / "producer"
+    producer_with_unverified_token(poetry_env, ado_emulator, producer, "not-a-valid-token")
+
+    result = poetry_env.run("publish", "-r", "team-feed", cwd=producer)
+
+    assert result.exit_code == 0, result
+    assert "100%" in result.output
+    assert ado_emulator.feed.stored_files() == []
+    posts = [r for r in ado_emulator.requests if r.method == "POST"]
+    assert [(r.path.endswith("/pypi/upload/"), r.status) for r in posts] == [(True, 203)] * 2
+
+
+def test_installing_from_an_unknown_feed_fails_with_404(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    missing = ado_emulator.feed.index_url.replace("team-feed", "no-such-feed")
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    write_project(consumer, "consumer-app")
+    ok(poetry_env.run("ado", "add-feed", missing, "--priority", "explicit", cwd=consumer))
+    login = poetry_env.run(
+        "ado", "login", "--pat-stdin", cwd=consumer, stdin=ado_emulator.read_token + "\n"
+    )
+    assert login.exit_code == 1, login
+    assert "feed not found" in login.stderr
+    ok(
+        poetry_env.run(
+            "config", "http-basic.no-such-feed", "azure", ado_emulator.read_token, cwd=consumer
+        )
+    )
+
+    result = poetry_env.run("add", PACKAGE, "--source", "no-such-feed", cwd=consumer)
+
+    # Poetry reads the feed's 404 as "no such package" and says only that today.
+    assert result.exit_code == 1, result
+    assert "Could not find a matching version of package contoso-greetings" in result.output
+    gets = [r for r in ado_emulator.requests if r.method == "GET" and "no-such-feed" in r.path]
+    assert gets
+    assert {r.status for r in gets} == {404}

@@ -1,0 +1,195 @@
+"""A canary token goes through every credential path, at -vvv, and must show up nowhere but the
+credential store (auth.toml with the keyring off) and `ado env`'s intended output."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.helpers_login import PRIVATE_PACKAGE
+from tests.e2e.helpers_login import SOURCE
+from tests.e2e.helpers_login import feed_project
+from tests.e2e.helpers_login import in_minutes
+from tests.fakes.az import install_fake_az
+from tests.fakes.keyrings import keyring_env
+from tests.poetry_env import write_project
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.emulator.pytest_plugin import AdoEmulator
+    from tests.poetry_env import PoetryEnv
+    from tests.poetry_env import Result
+
+
+pytestmark = pytest.mark.e2e
+
+
+class Canary:
+    """Runs commands and checks every output and file for the canary."""
+
+    def __init__(self, env: PoetryEnv, project: Path) -> None:
+        self.value = f"CANARY{secrets.token_hex(12)}"
+        self.env = env
+        self.project = project
+        self.results: list[Result] = []
+
+    def run(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
+        result = self.env.run(*args, "-vvv", cwd=self.project, stdin=stdin, env=env, timeout=120)
+        self.results.append(result)
+        return result
+
+    def assert_hidden(self, *, allowed_stdout: Result | None = None) -> None:
+        for result in self.results:
+            where = f"`poetry {' '.join(result.args)}`"
+            if result is not allowed_stdout:
+                assert self.value not in result.stdout, f"canary in the stdout of {where}"
+            assert self.value not in result.stderr, f"canary in the stderr of {where}"
+        for name in ("pyproject.toml", "poetry.lock"):
+            path = self.project / name
+            if path.exists():
+                assert self.value not in path.read_text(), f"canary in {name}"
+        for path in self.env.root.rglob("*"):
+            if (
+                path.is_file()
+                and path != self.env.auth_file
+                and path.suffix in {".toml", ".json", ".lock", ".log", ".txt"}
+            ):
+                assert self.value not in path.read_text(errors="replace"), f"canary in {path}"
+
+
+@pytest.fixture
+def canary(poetry_env: PoetryEnv, project_dir: Path, ado_emulator: AdoEmulator) -> Iterator[Canary]:
+    feed_project(project_dir, ado_emulator.feed.index_url)
+    checker = Canary(poetry_env, project_dir)
+    yield checker
+    checker.assert_hidden()
+
+
+def test_login_success_and_logout(canary: Canary, ado_emulator: AdoEmulator) -> None:
+    ado_emulator.emulator.add_token(canary.value, write=True)
+    assert canary.run("ado", "login", "--pat-stdin", stdin=canary.value + "\n").exit_code == 0
+    assert canary.value in canary.env.auth_file.read_text()  # the one place it belongs
+    assert canary.run("ado", "login", env={"AZURE_DEVOPS_EXT_PAT": canary.value}).exit_code == 0
+    canary.assert_hidden()
+    assert canary.run("ado", "logout").exit_code == 0
+    assert canary.value not in canary.env.auth_file.read_text()
+
+
+def test_login_with_the_keyring(canary: Canary, ado_emulator: AdoEmulator, tmp_path: Path) -> None:
+    ado_emulator.emulator.add_token(canary.value, write=True)
+    store = tmp_path / "keyring.json"
+    for backend in ("FileKeyring", "RaisingKeyring"):
+        result = canary.run(
+            "ado",
+            "login",
+            "--pat-stdin",
+            stdin=canary.value + "\n",
+            env=keyring_env(backend, store),
+        )
+        assert result.exit_code == 0, result
+    assert canary.run("ado", "logout", env=keyring_env("RaisingKeyring")).exit_code == 0
+
+
+@pytest.mark.parametrize("fault", ["rejected", "forbidden", "500", "drop", "timeout"])
+def test_failing_logins(canary: Canary, ado_emulator: AdoEmulator, fault: str) -> None:
+    emulator = ado_emulator.emulator
+    env = None
+    if fault == "forbidden":
+        emulator.add_token(canary.value, feeds=[ado_emulator.org_feed])
+    elif fault == "500":
+        emulator.add_token(canary.value)
+        emulator.fail_next(50, 500)
+    elif fault == "drop":
+        emulator.add_token(canary.value)
+        emulator.drop_next(50)
+    elif fault == "timeout":
+        emulator.add_token(canary.value)
+        emulator.delay(30)
+        env = {"POETRY_REQUESTS_TIMEOUT": "1"}
+    result = canary.run("ado", "login", "--pat-stdin", stdin=canary.value + "\n", env=env)
+    assert result.exit_code == 1, result
+    assert not canary.env.auth_file.exists()
+
+
+def test_unreachable_and_unknown_feeds(canary: Canary) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    feed_project(canary.project, f"http://127.0.0.1:{port}/contoso/_packaging/gone/pypi/simple/")
+    assert canary.run("ado", "login", "--pat-stdin", stdin=canary.value + "\n").exit_code == 1
+
+
+def test_bad_input_never_echoes_the_token(canary: Canary) -> None:
+    # A token with a line break, a broken endpoint JSON, a wrong endpoint.
+    assert canary.run("ado", "login", "--pat-stdin", stdin=f"{canary.value} x\n").exit_code == 1
+    broken = f'{{"endpointCredentials":[{{"endpoint":"x","password":"{canary.value}"'
+    assert (
+        canary.run(
+            "ado", "login", "-n", env={"VSS_NUGET_EXTERNAL_FEED_ENDPOINTS": broken}
+        ).exit_code
+        == 1
+    )
+    other = (
+        '{"endpointCredentials":[{"endpoint":"https://pkgs.dev.azure.com/o/_packaging/f/pypi/'
+        f'simple/","password":"{canary.value}"}}]}}'
+    )
+    assert (
+        canary.run(
+            "ado", "env", env={"ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS": other}
+        ).exit_code
+        == 1
+    )
+    assert (
+        canary.run(
+            "ado", "env", env={"TF_BUILD": "True", "SYSTEM_ACCESSTOKEN": canary.value}
+        ).exit_code
+        == 1
+    )
+
+
+def test_env_prints_it_only_where_intended(canary: Canary) -> None:
+    env = {"SYSTEM_ACCESSTOKEN": canary.value}
+    for fmt in ("shell", "azure-pipelines", "github"):
+        result = canary.run("ado", "env", "--format", fmt, env=env)
+        assert result.exit_code == 0, result
+        assert canary.value in result.stdout
+        canary.assert_hidden(allowed_stdout=result)
+        canary.results.remove(result)
+
+
+def test_azure_cli_login_and_refresh(canary: Canary, ado_emulator: AdoEmulator) -> None:
+    az = install_fake_az(canary.env.bin_dir)
+    first, second = canary.value, canary.value + "B"
+    ado_emulator.emulator.add_token(first, write=False)
+    ado_emulator.emulator.add_token(second, write=False)
+    ado_emulator.feed.add_package(PRIVATE_PACKAGE, "1.0.0")
+    feed_project(canary.project, ado_emulator.feed.index_url, dependency=PRIVATE_PACKAGE)
+    az.set(mode="ok", token=first, expires_on=in_minutes(1))
+    assert canary.run("ado", "login", "--azure-cli").exit_code == 0
+    az.set(mode="ok", token=second, expires_on=in_minutes(60))
+    result = canary.run("lock")
+    assert result.exit_code == 0, result
+    assert "Refreshed the Azure CLI token" in result.stderr
+    assert second in canary.env.auth_file.read_text()
+    # A refresh that fails is a warning that does not show the old token either.
+    az.set(mode="ok", token=second, expires_on=in_minutes(1))
+    assert canary.run("ado", "login", "--azure-cli").exit_code == 0
+    az.set(mode="garbage")
+    assert canary.run("install").exit_code == 0
+
+
+def test_add_feed_with_a_credential_in_the_url(canary: Canary, ado_emulator: AdoEmulator) -> None:
+    write_project(canary.project)  # no source yet
+    base = ado_emulator.feed.index_url.replace("http://", f"http://build:{canary.value}@")
+    result = canary.run("ado", "add-feed", base, "--name", SOURCE)
+    assert result.exit_code == 0, result
+    assert canary.run("ado", "add-feed", base, "--name", SOURCE, "--dry-run").exit_code == 0
+    assert not canary.env.auth_file.exists()

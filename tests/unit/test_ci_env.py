@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from poetry_ado_plugin.ci_env import CiVariables
+from poetry_ado_plugin.ci_env import choose_format
+from poetry_ado_plugin.ci_env import ci_variables
+from poetry_ado_plugin.ci_env import render
+from poetry_ado_plugin.ci_env import variable_prefix
+from poetry_ado_plugin.errors import UsageError
+
+
+VARIABLES = ci_variables("team-feed", "azure", "tok'en$1")
+
+
+def test_variable_names_follow_poetry() -> None:
+    assert variable_prefix("team-feed") == "POETRY_HTTP_BASIC_TEAM_FEED"
+    assert variable_prefix("Feed_2") == "POETRY_HTTP_BASIC_FEED_2"
+    with pytest.raises(UsageError, match="cannot be given through environment variables"):
+        variable_prefix("my.feed")
+
+
+def test_shell() -> None:
+    text = render("shell", VARIABLES)
+    assert text == (
+        "export POETRY_HTTP_BASIC_TEAM_FEED_USERNAME=azure "
+        "POETRY_HTTP_BASIC_TEAM_FEED_PASSWORD='tok'\"'\"'en$1'\n"
+    )
+    shown = subprocess.run(
+        ["bash", "-c", text + 'printf %s "$POETRY_HTTP_BASIC_TEAM_FEED_PASSWORD"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout == "tok'en$1"
+
+
+def test_azure_pipelines() -> None:
+    assert render("azure-pipelines", ci_variables("f", "build", "a%b")) == (
+        "##vso[task.setvariable variable=POETRY_HTTP_BASIC_F_USERNAME]build\n"
+        "##vso[task.setvariable variable=POETRY_HTTP_BASIC_F_PASSWORD;issecret=true]a%AZP25b\n"
+    )
+
+
+def test_github() -> None:
+    assert render("github", ci_variables("f", "azure", "tok")) == (
+        "::add-mask::tok\nPOETRY_HTTP_BASIC_F_USERNAME=azure\nPOETRY_HTTP_BASIC_F_PASSWORD=tok\n"
+    )
+
+
+def test_repr_hides_the_token() -> None:
+    assert "tok'en$1" not in repr(VARIABLES)
+    assert isinstance(VARIABLES, CiVariables)
+
+
+def test_format_choice() -> None:
+    assert choose_format(None, {}) == "shell"
+    assert choose_format("github", {"TF_BUILD": "True"}) == "github"
+    with pytest.raises(UsageError, match="pass --format azure-pipelines"):
+        choose_format(None, {"TF_BUILD": "True"})
+    with pytest.raises(UsageError, match="pass --format github"):
+        choose_format(None, {"GITHUB_ACTIONS": "true"})
+    with pytest.raises(UsageError, match="unknown format 'json'"):
+        choose_format("json", {})
