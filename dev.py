@@ -44,11 +44,13 @@ def ensure_venv() -> None:
 
 def test(extra: list[str]) -> int:
     ensure_venv()
+    # The end-to-end tests mostly wait on poetry subprocesses, so more workers than cores pay.
+    workers = [] if any(arg.startswith("-n") for arg in extra) else ["-n", "4"]
     checks = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],
         [PYTHON, "-m", "mypy"],
-        [PYTHON, "-m", "pytest", *extra],
+        [PYTHON, "-m", "pytest", *workers, *extra],
     ]
     for check in checks:
         print("+", " ".join(str(a) for a in check), flush=True)
@@ -60,7 +62,7 @@ def test(extra: list[str]) -> int:
 
 def demo(extra: list[str]) -> int:
     ensure_venv()
-    return subprocess.run([str(PYTHON), "-m", "demo", *extra], cwd=ROOT).returncode
+    return subprocess.run([str(PYTHON), "-m", "tests.demo", *extra], cwd=ROOT).returncode
 
 
 TASKS = {"test": test, "demo": demo}
