@@ -1,7 +1,9 @@
 """Set-up and tasks for a fresh clone: ``python3 dev.py test`` or ``python3 dev.py demo``.
 
 Each task creates (or refreshes) the virtual environment ``.venv`` with Poetry, this plugin
-(editable, so Poetry loads it from its own environment) and the development tools, then runs."""
+(editable, so Poetry loads it from its own environment) and the development tools, then runs.
+A full test run also runs the end-to-end tests against the oldest supported Poetry, installed
+with the plugin in ``.venv-poetry-oldest``."""
 
 from __future__ import annotations
 
@@ -15,9 +17,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".installed-from"
+OLDEST_VENV = ROOT / ".venv-poetry-oldest"
+BIN_NAME = "Scripts" if os.name == "nt" else "bin"
+PYTHON = VENV / BIN_NAME / ("python.exe" if os.name == "nt" else "python")
+# End-to-end tests that also run with the oldest Poetry the plugin supports.
+COMPATIBILITY_TESTS = [
+    "tests/e2e/test_add_feed.py",
+    "tests/e2e/test_round_trip.py",
+    "tests/e2e/test_check_name.py",
+]
 # pip learned --group (PEP 735 dependency groups) in 25.1
 PIP_REQUIREMENT = "pip>=25.1"
 
@@ -27,19 +35,24 @@ def _run(*args: str | Path) -> None:
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
 
 
-def ensure_venv() -> None:
-    """Create .venv and install what the project pins, unless pyproject.toml is unchanged since."""
+def ensure_venv(directory: Path = VENV, group: str = "dev") -> Path:
+    """Create ``directory`` with the plugin (editable) and a dependency group from pyproject.toml,
+    unless pyproject.toml is unchanged since the last install. Returns its bin directory."""
     if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be started by an older python3
         sys.exit("Python 3.10 or newer is needed.")
+    bin_dir = directory / BIN_NAME
+    python = bin_dir / PYTHON.name
+    stamp = directory / ".installed-from"
     fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == fingerprint:
-        return
-    if not PYTHON.exists():
-        print(f"Creating the virtual environment in {VENV.name}/", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    _run(PYTHON, "-m", "pip", "install", "--quiet", PIP_REQUIREMENT)
-    _run(PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".", "--group", "dev")
-    STAMP.write_text(fingerprint)
+    if python.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return bin_dir
+    if not python.exists():
+        print(f"Creating the virtual environment in {directory.name}/", flush=True)
+        venv.EnvBuilder(with_pip=True).create(directory)
+    _run(python, "-m", "pip", "install", "--quiet", PIP_REQUIREMENT)
+    _run(python, "-m", "pip", "install", "--quiet", "--editable", ".", "--group", group)
+    stamp.write_text(fingerprint)
+    return bin_dir
 
 
 def test(extra: list[str]) -> int:
@@ -57,7 +70,13 @@ def test(extra: list[str]) -> int:
         code = subprocess.run([str(a) for a in check], cwd=ROOT).returncode
         if code != 0:
             return code
-    return 0
+    if extra:
+        return 0
+    oldest_bin = ensure_venv(OLDEST_VENV, "oldest")
+    command = [str(PYTHON), "-m", "pytest", *workers, *COMPATIBILITY_TESTS]
+    print(f"+ POETRY_ADO_TEST_POETRY={OLDEST_VENV.name}/{BIN_NAME}/poetry", *command, flush=True)
+    environment = dict(os.environ, POETRY_ADO_TEST_POETRY=str(oldest_bin / "poetry"))
+    return subprocess.run(command, cwd=ROOT, env=environment).returncode
 
 
 def demo(extra: list[str]) -> int:

@@ -14,7 +14,9 @@ from dataclasses import field
 from pathlib import Path
 
 
-POETRY = Path(sys.executable).with_name("poetry")
+# The poetry under test: this environment's, or another one (the oldest supported Poetry) named by
+# POETRY_ADO_TEST_POETRY.
+POETRY = Path(os.environ.get("POETRY_ADO_TEST_POETRY") or Path(sys.executable).with_name("poetry"))
 
 # Variables that could leak a real credential or setting into a test.
 _DROPPED_PREFIXES = ("POETRY_", "PIP_", "PYTHON_KEYRING", "VIRTUAL_ENV", "KEYRING_")
