@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ado logout": ("logout", "LogoutCommand"),
     "ado env": ("env", "EnvCommand"),
     "ado check-name": ("check_name", "CheckNameCommand"),
+    "ado publish": ("publish", "PublishCommand"),
 }
 
 # Commands that talk to a feed: an Azure CLI token about to expire is refreshed before they run.

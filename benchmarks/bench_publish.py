@@ -1,0 +1,182 @@
+"""What the guards of ``poetry ado publish`` cost over ``poetry publish -r``.
+
+    python benchmarks/bench_publish.py [--runs N]
+
+Both commands publish the same kind of files (a small wheel and sdist) to the Azure feed
+emulator (tests/emulator) in one run. Versions are immutable, so 2N+2 versions are built up
+front, each in its own dist directory, and every run publishes a fresh one (the project's
+version is set before each run, outside the timing). The two commands alternate, in ABBA order
+so that drift favours neither; the first pair warms the caches and is not counted.
+
+``poetry ado publish`` does all its checks: the name against a local stand-in for PyPI
+(tests/public_index_server.py), the files in dist/, the version on the feed; then the same
+upload through Poetry's Publisher. Target: median ratio ado/poetry <= 1.10. Exits 1 when
+missed. Run it with the project's virtual environment (``.venv/bin/python``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.emulator import FeedEmulator  # noqa: E402
+from tests.emulator.packages import build_sdist  # noqa: E402
+from tests.emulator.packages import build_wheel  # noqa: E402
+from tests.public_index_server import PublicIndexServer  # noqa: E402
+
+
+POETRY = str(Path(sys.executable).with_name("poetry"))
+PROJECT = "bench-app"
+SOURCE = "team-feed"
+TARGET_RATIO = 1.10
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POETRY_", "PIP_"))}
+    # As installed for real: bytecode is cached (the warm-up run writes it for the plugin).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for name in ("config", "cache", "data"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+    env.update(
+        POETRY_CONFIG_DIR=str(home / "config"),
+        POETRY_CACHE_DIR=str(home / "cache"),
+        POETRY_DATA_DIR=str(home / "data"),
+        POETRY_KEYRING_ENABLED="false",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def _write_project(directory: Path, index_url: str, version: str) -> None:
+    (directory / "bench_app").mkdir(parents=True, exist_ok=True)
+    (directory / "bench_app" / "__init__.py").write_text("")
+    (directory / "pyproject.toml").write_text(
+        "[project]\n"
+        f'name = "{PROJECT}"\n'
+        f'version = "{version}"\n'
+        'requires-python = ">=3.10"\n'
+        "\n[build-system]\n"
+        'requires = ["poetry-core>=2.0,<3"]\n'
+        'build-backend = "poetry.core.masonry.api"\n'
+        "\n[[tool.poetry.source]]\n"
+        f'name = "{SOURCE}"\n'
+        f'url = "{index_url}"\n'
+        'priority = "explicit"\n'
+    )
+
+
+def _set_version(directory: Path, version: str) -> None:
+    path = directory / "pyproject.toml"
+    text = re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', path.read_text(), count=1)
+    path.write_text(text)
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command[1:])} failed:\n{result.stdout}{result.stderr}")
+    return elapsed
+
+
+def bench(runs: int) -> tuple[list[float], list[float], int]:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        with FeedEmulator(root / "emulator") as emulator, PublicIndexServer(["requests"]) as public:
+            feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
+            token = emulator.generate_token()
+            env = _environment(root / "home")
+            project = root / "project"
+            versions = [f"1.0.{n}" for n in range(2 * runs + 2)]
+            _write_project(project, feed.index_url, versions[0])
+            for version in versions:
+                dist = project / f"dist-{version}"
+                build_wheel(dist, PROJECT, version)
+                build_sdist(dist, PROJECT, version)
+            for key, *value in (
+                (f"http-basic.{SOURCE}", "bench", token),
+                (f"repositories.{SOURCE}", feed.upload_url),
+            ):
+                subprocess.run(
+                    [POETRY, "config", key, *value],
+                    cwd=project,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+
+            def ado(version: str) -> float:
+                return _run(
+                    [
+                        POETRY,
+                        "ado",
+                        "publish",
+                        "--dist-dir",
+                        f"dist-{version}",
+                        "--index-url",
+                        public.url,
+                    ],
+                    project,
+                    env,
+                )
+
+            def plain(version: str) -> float:
+                return _run(
+                    [POETRY, "publish", "-r", SOURCE, "--dist-dir", f"dist-{version}"],
+                    project,
+                    env,
+                )
+
+            ours: list[float] = []
+            poetry: list[float] = []
+            for pair in range(runs + 1):
+                first, second = versions[2 * pair], versions[2 * pair + 1]
+                order = [(ado, ours), (plain, poetry)]
+                if pair % 2:
+                    order.reverse()
+                for (command, samples), version in zip(order, (first, second), strict=True):
+                    _set_version(project, version)
+                    elapsed = command(version)
+                    if pair:  # the first pair only warms up
+                        samples.append(elapsed)
+            stored = len(feed.stored_files())
+    return ours, poetry, stored
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="timed runs of each command")
+    args = parser.parse_args()
+
+    ours, poetry, stored = bench(args.runs)
+    ours_ms = statistics.median(ours) * 1000
+    poetry_ms = statistics.median(poetry) * 1000
+    ratio = ours_ms / poetry_ms
+    print(f"{args.runs} runs each, alternating; {stored} files stored on the emulator")
+    print(f"{'command':<40} {'median ms':>10} {'min ms':>8} {'max ms':>8}")
+    for label, samples in (
+        ("poetry publish -r team-feed", poetry),
+        ("poetry ado publish (all checks)", ours),
+    ):
+        print(
+            f"{label:<40} {statistics.median(samples) * 1000:>10.0f} "
+            f"{min(samples) * 1000:>8.0f} {max(samples) * 1000:>8.0f}"
+        )
+    verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+    print(f"overhead ratio {ratio:.3f} (target <= {TARGET_RATIO:.2f}): {verdict}")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

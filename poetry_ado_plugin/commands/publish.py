@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import ClassVar
+
+from cleo.formatters.formatter import Formatter
+from cleo.helpers import argument
+from cleo.helpers import option
+
+from poetry_ado_plugin.commands.base import AdoCommand
+from poetry_ado_plugin.errors import AdoError
+from poetry_ado_plugin.errors import UsageError
+from poetry_ado_plugin.http import make_session
+from poetry_ado_plugin.publishing import GuardedUploader
+from poetry_ado_plugin.publishing import RetryPolicy
+from poetry_ado_plugin.publishing import check_project_name
+from poetry_ado_plugin.publishing import feed_credentials
+from poetry_ado_plugin.publishing import feed_tls
+from poetry_ado_plugin.publishing import plan_uploads
+from poetry_ado_plugin.publishing import project_sources
+from poetry_ado_plugin.publishing import read_feed_project
+from poetry_ado_plugin.publishing import select_dist_files
+from poetry_ado_plugin.publishing import select_source
+from poetry_ado_plugin.publishing import summary_line
+from poetry_ado_plugin.publishing import upload_target
+from poetry_ado_plugin.publishing import use_upload_url
+
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cleo.io.inputs.argument import Argument
+    from cleo.io.inputs.option import Option
+
+    from poetry_ado_plugin.publishing import FeedProject
+
+
+class NameProblemError(AdoError):
+    """check-name's basic checks found a problem with the project's name."""
+
+
+class PublishCommand(AdoCommand):
+    name = "ado publish"
+    description = (
+        "Publish the project to an Azure Artifacts feed, after checking its name, its files "
+        "and that the version is not on the feed yet; retries network failures."
+    )
+
+    arguments: ClassVar[list[Argument]] = [
+        argument(
+            "name",
+            "The feed source to publish to. Default: the project's only Azure feed source.",
+            optional=True,
+        )
+    ]
+    options: ClassVar[list[Option]] = [
+        option("build", None, "Build the package before publishing."),
+        option("skip-existing", None, "Skip files the feed already has instead of stopping."),
+        option("dry-run", None, "Run every check and show what would be uploaded; send nothing."),
+        option(
+            "no-check-name", None, "Do not run the name checks (and publish whatever they say)."
+        ),
+        option(
+            "index-url",
+            None,
+            "Public simple index for the name checks. Default: https://pypi.org/simple/",
+            flag=False,
+        ),
+        option(
+            "dist-dir",
+            None,
+            "Directory of the built files. Default: dist",
+            flag=False,
+            default="dist",
+        ),
+    ]
+    help = """Checks, in order, then uploads through Poetry's own publisher:
+
+  1. the project's name: valid, prefix ([tool.poetry-ado] prefix), not a standard-library
+     module, not on the public index (a lookup that cannot be done is only a warning);
+  2. with <c1>--build</c1>: builds, as <c1>poetry publish --build</c1> does;
+  3. dist/: only files of the project's current version are uploaded, and their metadata must
+     agree with the project;
+  4. the feed: files this version already has stop the run (Azure never takes a version twice,
+     not even after it was deleted), unless <c1>--skip-existing</c1> skips them.
+
+Connection errors, timeouts and 5xx answers are retried (3 times, after 1, 2 and 4 seconds;
+POETRY_ADO_PUBLISH_RETRIES and POETRY_ADO_PUBLISH_BACKOFF change that). Exit codes: 0 when
+everything was uploaded or skipped, 1 otherwise."""
+
+    loggers: ClassVar[list[str]] = ["poetry.publishing.publisher"]
+
+    def run_command(self) -> int:
+        from poetry.publishing.publisher import Publisher
+
+        poetry = self.poetry
+        if not poetry.is_package_mode:
+            raise UsageError(
+                "publishing is not possible in non-package mode (package-mode = false)"
+            )
+        name, version = poetry.package.pretty_name, poetry.package.version.to_string()
+        source = select_source(project_sources(poetry.local_config), self.argument("name"))
+        target = upload_target(source, poetry.config.get(f"repositories.{source.name}.url"))
+        policy = RetryPolicy.from_environment()
+        if target.warning:
+            self._warn(target.warning)
+
+        if not self.option("no-check-name"):
+            self._check_name(name, poetry.pyproject.data)
+
+        dist_dir = Path(self.option("dist-dir"))
+        if not dist_dir.is_absolute():
+            dist_dir = poetry.file.path.parent / dist_dir
+        if self.option("build"):
+            code = self.call("build", f"--output {shlex.quote(str(dist_dir))}")
+            if code:
+                raise AdoError(f"poetry build failed (exit {code}): nothing was published")
+        selection = select_dist_files(dist_dir, name, version)
+        for ignored in selection.ignored:
+            self.line(f"Ignoring {self._rel(ignored.path)}: {ignored.reason}")
+
+        use_upload_url(poetry.config, source.name, target.url)
+        username, token = feed_credentials(poetry.config, source.name)
+        session = make_session()
+        session.auth = (username, token)
+        session.verify, session.cert = feed_tls(poetry.config, source.name)
+        with session:
+
+            def lookup() -> FeedProject:
+                return read_feed_project(session, source, name)
+
+            plan = plan_uploads(
+                selection, lookup(), skip_existing=self.option("skip-existing"), source=source
+            )
+            for skipped in plan.skipped:
+                self.line(f"<warning>Skipping {skipped.file.filename}: {skipped.note}</warning>")
+            if plan.other_files:
+                self.line(
+                    f"{source.feed.name} has {name} {version} with other files "
+                    f"({', '.join(plan.other_files)}); adding yours"
+                )
+            if not plan.upload:
+                self.line(f"Nothing to upload: {name} {version} is already on {source.feed.name}.")
+                return 0
+            if self.option("dry-run"):
+                self.line(
+                    f"Dry run: would publish <c1>{name}</c1> (<c2>{version}</c2>) to "
+                    f"<info>{source.name}</info> at {Formatter.escape(target.url)}:"
+                )
+                for dist in plan.upload:
+                    self.line(f" - {dist.filename}")
+                self.line("Nothing was uploaded.")
+                return 0
+
+            uploader = GuardedUploader(
+                poetry,
+                self.io,
+                plan=plan,
+                version=version,
+                source=source,
+                lookup=lookup,
+                policy=policy,
+                skip_existing=self.option("skip-existing"),
+            )
+            publisher = Publisher(poetry, self.io, dist_dir)
+            # The publisher's own uploader, swapped for the guarded one (same attribute in
+            # Poetry 2.0 to 2.5); everything else is Poetry's publish.
+            publisher._uploader = uploader
+            self.line("")
+            publisher.publish(source.name, username, token)
+
+        late_skips = sum(r.outcome == "skipped" for r in uploader.results)
+        uploads, skips = len(uploader.results) - late_skips, len(plan.skipped) + late_skips
+        self.line(summary_line(name, version, source.feed.name, uploaded=uploads, skipped=skips))
+        return 0
+
+    def _check_name(self, name: str, data: dict[str, Any]) -> None:
+        from poetry_ado_plugin.name_check import configured_prefix
+
+        result = check_project_name(
+            name, prefix=configured_prefix(data), index_url=self.option("index-url")
+        )
+        if result.problems:
+            raise NameProblemError(
+                f"the name {name} has a problem: {'; '.join(result.problems)} (pass "
+                "--no-check-name to publish anyway)"
+            )
+        for reason in result.unchecked:
+            self._warn(f"{reason}; publishing anyway (run poetry ado check-name later)")
+        if not result.unchecked:
+            self.line(
+                f"Name {name}: no problems found against {Formatter.escape(result.index_url)}"
+            )
+
+    def _warn(self, message: str) -> None:
+        self.line_error(f"<warning>Warning: {Formatter.escape(message)}</warning>")
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.poetry.file.path.parent))
+        except ValueError:
+            return str(path)
