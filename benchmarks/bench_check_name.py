@@ -178,15 +178,17 @@ def main() -> int:
 
     total, total_sequential = median(concurrent, None), median(sequential, None)
     check, check_sequential = median(concurrent, 1), median(sequential, 1)
-    speedup = check_sequential / check
+    # The target is on the whole audit, reading included, against the same audit that asks the
+    # index one name at a time.
+    speedup = total_sequential / total
     rows = [
         ("reading pyproject.toml + poetry.lock", f"{median(concurrent, 0):.3f} s", ""),
         (f"checking, {LOOKUP_WORKERS} concurrent lookups", f"{check:.3f} s", ""),
         ("checking, one lookup at a time", f"{check_sequential:.3f} s", ""),
-        ("checking speed-up", f"{speedup:.1f}x", f"target >= {TARGET_SPEEDUP:.0f}x"),
+        ("checking speed-up", f"{check_sequential / check:.1f}x", ""),
         ("whole audit, concurrent", f"{total:.3f} s", f"target <= {TARGET_AUDIT_S} s"),
         ("whole audit, one lookup at a time", f"{total_sequential:.3f} s", ""),
-        ("whole audit speed-up", f"{total_sequential / total:.1f}x", ""),
+        ("whole audit speed-up", f"{speedup:.1f}x", f"target >= {TARGET_SPEEDUP:.0f}x"),
         ("poetry ado check-name --dependencies", f"{statistics.median(commands):.3f} s",
          "Poetry start-up included"),
     ]  # fmt: skip
@@ -203,7 +205,7 @@ def main() -> int:
     if total > TARGET_AUDIT_S:
         missed.append(f"the audit took {total:.3f} s (target {TARGET_AUDIT_S} s)")
     if speedup < TARGET_SPEEDUP:
-        missed.append(f"checking speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x)")
+        missed.append(f"audit speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x)")
     for line in missed:
         print(f"MISSED: {line}", file=sys.stderr)
     return 1 if missed else 0

@@ -12,7 +12,6 @@ Pure: it reads plain data (``PyprojectDocument.data``, a parsed poetry.lock)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -26,16 +25,11 @@ from typing import Any
 from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.feed import is_feed_url
 from poetry_ado_plugin.names import normalize
+from poetry_ado_plugin.pyproject import load_toml
 
 
 if TYPE_CHECKING:
     from poetry_ado_plugin.pyproject import Source
-
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Poetry itself requires tomli below 3.11
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
 PYPROJECT = "pyproject.toml"
@@ -197,8 +191,8 @@ def read_lock(pyproject_path: Path) -> dict[str, Any] | None:
     except OSError as error:
         raise PyprojectError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        data = load_toml(raw.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError or TOMLDecodeError
         raise PyprojectError(
             f"{path} is not valid TOML ({error}): run `poetry lock` to rewrite it"
         ) from None

@@ -4,7 +4,8 @@ Everything outside the values we mean to change stays byte for byte the same: co
 blank lines, indentation, quoting, line endings (CRLF stays CRLF), a missing final newline, a UTF-8
 byte-order mark. Poetry's own ``poetry source add`` rebuilds the whole source array instead.
 
-How: tomlkit parses the file (for validation and for the plain data view), and a small span
+How: the TOML parser Poetry itself uses (tomllib, or tomli below Python 3.11) parses the file
+(for validation and for the plain data view), and a small span
 scanner in this module finds the exact text of every table header and key/value pair. Each edit
 is a targeted text splice at those spans (insert a table after the last source table, replace one
 value, drop one line). After all splices the result is parsed again and compared with the data we
@@ -34,6 +35,7 @@ import math
 import os
 import re
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass
 from dataclasses import field
@@ -41,11 +43,16 @@ from pathlib import Path
 from typing import Any
 from typing import Literal
 
-import tomlkit
-
 from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.errors import SourceConflictError
 from poetry_ado_plugin.errors import UsageError
+
+
+# The reference parser, as Poetry's own: edits are verified against what Poetry will read.
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Poetry itself requires tomli below 3.11
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
 __all__ = [
@@ -376,8 +383,8 @@ class PyprojectDocument:
         """Keep ``text`` only if it parses to exactly ``expected``."""
         failure = f"could not edit {self.path} without touching other parts of it; {by_hand}"
         try:
-            data = tomlkit.parse(text).unwrap()
-        except Exception:
+            data = load_toml(text)
+        except tomllib.TOMLDecodeError:
             raise PyprojectError(failure) from None
         if not _same(data, expected):
             raise PyprojectError(failure)
@@ -389,10 +396,16 @@ class PyprojectDocument:
 # Data helpers
 
 
+def load_toml(text: str) -> dict[str, Any]:
+    """Parse TOML text into plain Python data; raises ``tomllib.TOMLDecodeError``."""
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
+
 def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = tomlkit.parse(text).unwrap()
-    except Exception as error:  # tomlkit's ParseError says "... at line L col C"
+        data = load_toml(text)
+    except tomllib.TOMLDecodeError as error:  # says "... (at line L, column C)"
         message = " ".join(str(error).split()) or type(error).__name__
         raise PyprojectError(
             f"{path} is not valid TOML: {message}: fix the syntax and run again"
@@ -533,8 +546,9 @@ def _string(value: str, literal: bool) -> str:
 
 # --------------------------------------------------------------------------------------------
 # The span scanner: where every header and key/value pair sits in the text.
-# It assumes valid TOML (tomlkit has accepted the text already) and accepts TOML 1.1 additions
-# tomlkit understands (newlines, comments and a trailing comma inside inline tables).
+# It assumes valid TOML (the parser has accepted the text already); it also copes with TOML 1.1
+# additions (newlines, comments and a trailing comma inside inline tables), should the parser
+# accept them one day.
 
 
 class _ScanError(Exception):
