@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import POETRY  # noqa: E402
+from benchmarks.common import isolated_environment  # noqa: E402
+from benchmarks.common import timed_run  # noqa: E402
 from poetry_ado_plugin.audit import find_private_dependencies  # noqa: E402
 from poetry_ado_plugin.audit import read_lock  # noqa: E402
 from poetry_ado_plugin.name_check import CheckRequest  # noqa: E402
@@ -97,26 +99,22 @@ def audit(pyproject: Path, index_url: str, workers: int) -> tuple[float, float]:
 
 
 def whole_command(pyproject: Path, index_url: str) -> float:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("POETRY_")}
     with tempfile.TemporaryDirectory() as home:
-        for name in ("CONFIG", "CACHE", "DATA"):
-            environment[f"POETRY_{name}_DIR"] = str(Path(home) / name.lower())
-        started = time.perf_counter()
-        completed = subprocess.run(
+        elapsed, stdout = timed_run(
             [
-                str(Path(sys.executable).with_name("poetry")),
-                *("ado", "check-name", "--dependencies", "--format", "json"),
-                *("--index-url", index_url),
+                POETRY,
+                "ado",
+                "check-name",
+                "--dependencies",
+                "--format=json",
+                f"--index-url={index_url}",
             ],
-            cwd=pyproject.parent,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
+            pyproject.parent,
+            isolated_environment(Path(home)),
+            expected_exit=1,
         )
-        elapsed = time.perf_counter() - started
-    if completed.returncode != 1 or json.loads(completed.stdout)["exit_code"] != 1:
-        raise SystemExit(f"unexpected result from poetry:\n{completed.stdout}{completed.stderr}")
+    if json.loads(stdout)["exit_code"] != 1:
+        raise SystemExit(f"unexpected report from poetry:\n{stdout}")
     return elapsed
 
 

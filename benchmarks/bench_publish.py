@@ -16,45 +16,29 @@ missed. Run it with the project's virtual environment (``.venv/bin/python``)."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import POETRY  # noqa: E402
+from benchmarks.common import isolated_environment  # noqa: E402
+from benchmarks.common import timed_run  # noqa: E402
 from tests.emulator import FeedEmulator  # noqa: E402
 from tests.emulator.packages import build_sdist  # noqa: E402
 from tests.emulator.packages import build_wheel  # noqa: E402
 from tests.public_index_server import PublicIndexServer  # noqa: E402
 
 
-POETRY = str(Path(sys.executable).with_name("poetry"))
 PROJECT = "bench-app"
 SOURCE = "team-feed"
 TARGET_RATIO = 1.10
-
-
-def _environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POETRY_", "PIP_"))}
-    # As installed for real: bytecode is cached (the warm-up run writes it for the plugin).
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    for name in ("config", "cache", "data"):
-        (home / name).mkdir(parents=True, exist_ok=True)
-    env.update(
-        POETRY_CONFIG_DIR=str(home / "config"),
-        POETRY_CACHE_DIR=str(home / "cache"),
-        POETRY_DATA_DIR=str(home / "data"),
-        POETRY_KEYRING_ENABLED="false",
-        NO_COLOR="1",
-    )
-    return env
 
 
 def _write_project(directory: Path, index_url: str, version: str) -> None:
@@ -81,22 +65,13 @@ def _set_version(directory: Path, version: str) -> None:
     path.write_text(text)
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command[1:])} failed:\n{result.stdout}{result.stderr}")
-    return elapsed
-
-
 def bench(runs: int) -> tuple[list[float], list[float], int]:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         with FeedEmulator(root / "emulator") as emulator, PublicIndexServer(["requests"]) as public:
             feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
             token = emulator.generate_token()
-            env = _environment(root / "home")
+            env = isolated_environment(root / "home")
             project = root / "project"
             versions = [f"1.0.{n}" for n in range(2 * runs + 2)]
             _write_project(project, feed.index_url, versions[0])
@@ -117,7 +92,7 @@ def bench(runs: int) -> tuple[list[float], list[float], int]:
                 )
 
             def ado(version: str) -> float:
-                return _run(
+                return timed_run(
                     [
                         POETRY,
                         "ado",
@@ -129,14 +104,14 @@ def bench(runs: int) -> tuple[list[float], list[float], int]:
                     ],
                     project,
                     env,
-                )
+                )[0]
 
             def plain(version: str) -> float:
-                return _run(
+                return timed_run(
                     [POETRY, "publish", "-r", SOURCE, "--dist-dir", f"dist-{version}"],
                     project,
                     env,
-                )
+                )[0]
 
             ours: list[float] = []
             poetry: list[float] = []

@@ -1,0 +1,46 @@
+"""What the benchmarks share: an isolated Poetry home for each timed ``poetry`` run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+POETRY = str(Path(sys.executable).with_name("poetry"))
+
+
+def isolated_environment(home: Path) -> dict[str, str]:
+    """Environment for a ``poetry`` subprocess whose config, cache and data dirs are in ``home``.
+
+    Bytecode is cached, as it is for a real install: without it every run would recompile the
+    plugin's modules and time that instead."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("POETRY_", "PIP_"))}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    for name in ("config", "cache", "data"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+        environment[f"POETRY_{name.upper()}_DIR"] = str(home / name)
+    environment.update(POETRY_KEYRING_ENABLED="false", NO_COLOR="1")
+    return environment
+
+
+def timed_run(
+    command: list[str], cwd: Path, environment: dict[str, str], *, expected_exit: int = 0
+) -> tuple[float, str]:
+    """Seconds ``command`` took, and its stdout. Stops the benchmark when it exits otherwise."""
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != expected_exit:
+        raise SystemExit(
+            f"{' '.join(command[1:])} exited {completed.returncode}:\n"
+            f"{completed.stdout}{completed.stderr}"
+        )
+    return elapsed, completed.stdout
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
