@@ -193,3 +193,23 @@ def test_add_feed_with_a_credential_in_the_url(canary: Canary, ado_emulator: Ado
     assert result.exit_code == 0, result
     assert canary.run("ado", "add-feed", base, "--name", SOURCE, "--dry-run").exit_code == 0
     assert not canary.env.auth_file.exists()
+
+
+@pytest.mark.parametrize("fault", ["none", "rejected", "500", "drop"])
+def test_publish(canary: Canary, ado_emulator: AdoEmulator, fault: str) -> None:
+    emulator = ado_emulator.emulator
+    if fault != "rejected":
+        emulator.add_token(canary.value, write=True)
+    login = canary.run("ado", "login", "--pat-stdin", "--no-verify", stdin=canary.value + "\n")
+    assert login.exit_code == 0, login
+    assert canary.run("build").exit_code == 0
+    if fault == "500":
+        emulator.fail_next(50, 500)
+    elif fault == "drop":
+        emulator.drop_next(50)
+    fast_retries = {"POETRY_ADO_PUBLISH_BACKOFF": "0.01"}
+
+    result = canary.run("ado", "publish", "--no-check-name", env=fast_retries)
+
+    assert result.exit_code == (0 if fault == "none" else 1), result
+    assert bool(ado_emulator.feed.stored_files()) == (fault == "none")
