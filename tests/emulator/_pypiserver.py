@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from tests.emulator._server import LogStream
+
 
 with warnings.catch_warnings():
     # pypiserver's vendored bottle imports `cgi`, deprecated since Python 3.11 (pypiserver
@@ -35,23 +37,8 @@ log = logging.getLogger("tests.emulator.pypiserver")
 _CREATE_LOCK = threading.Lock()
 
 
-class _ErrorStream:
-    """`wsgi.errors` for pypiserver (bottle writes tracebacks there): into the log, not stderr."""
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            log.error("%s", text.rstrip())
-        return len(text)
-
-    def writelines(self, lines: list[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        pass
-
-
-ERRORS = _ErrorStream()
+# bottle writes tracebacks to `wsgi.errors`: into the log, not stderr.
+ERRORS = LogStream(log, logging.ERROR)
 
 
 def make_app(root: Path) -> WSGIApplication:

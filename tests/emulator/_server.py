@@ -26,12 +26,17 @@ class DropConnection(Exception):
     """Raised by the application: close the socket without writing any response."""
 
 
-class _LogStream:
-    """`wsgi.errors` and the handler's stderr: everything goes to the logger, nothing to stderr."""
+class LogStream:
+    """A text stream (for `wsgi.errors` and the handler's stderr) that writes into a logger, so
+    nothing reaches the terminal."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self._logger = logger
+        self._level = level
 
     def write(self, text: str) -> int:
         if text.strip():
-            log.debug("%s", text.rstrip())
+            self._logger.log(self._level, "%s", text.rstrip())
         return len(text)
 
     def writelines(self, lines: list[str]) -> None:
@@ -42,7 +47,7 @@ class _LogStream:
         pass
 
 
-_STREAM = _LogStream()
+_STREAM = LogStream(log, logging.DEBUG)
 
 
 class _Handler(ServerHandler):
