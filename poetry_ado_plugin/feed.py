@@ -114,14 +114,24 @@ class Feed:
     def is_same_feed(self, other: Feed) -> bool:
         """True when both address the same feed and view, ignoring case as Azure does.
 
-        The path before ``_packaging`` is compared as a whole: how it was split into prefix and
-        project is a guess for on-prem hosts, while the URL it makes is what identifies the feed."""
+        The legacy ``{org}.pkgs.visualstudio.com`` host is the same organization on
+        pkgs.dev.azure.com, and http and https reach the same server. Elsewhere the path before
+        ``_packaging`` is compared as a whole: how it was split into prefix and project is a
+        guess for on-prem hosts, while the URL it makes is what identifies the feed."""
         return (
-            self.base == other.base
-            and _fold(self._scope()) == _fold(other._scope())
+            self._location() == other._location()
             and self.name.casefold() == other.name.casefold()
             and (self.view or "").casefold() == (other.view or "").casefold()
         )
+
+    def _location(self) -> tuple[str, ...]:
+        host = self.base.split("://", 1)[1].casefold()
+        if host == HOSTED_HOST or _is_legacy_host(host):
+            return ("azure-devops", (self.organization or "").casefold(), *_fold(self._project()))
+        return (host, *_fold(self._scope()))
+
+    def _project(self) -> tuple[str, ...]:
+        return () if self.project is None else (self.project,)
 
     def without_view(self) -> Feed:
         return replace(self, view=None)
@@ -154,6 +164,11 @@ class ParsedFeedUrl:
 
         The username may still be None: Azure accepts any non-empty one, and the caller picks it."""
         return bool(self.password)
+
+    @property
+    def has_userinfo(self) -> bool:
+        """True when the URL carried anything before ``@``: a bare ``TOKEN@`` is a token too."""
+        return bool(self.password or self.username)
 
 
 def parse_feed_url(url: str) -> ParsedFeedUrl:
@@ -339,6 +354,11 @@ def validate_source_name(name: str) -> None:
     insensitively but keys ``repositories.<name>`` and ``http-basic.<name>`` in config.toml
     case-sensitively, and maps ``POETRY_REPOSITORIES_<NAME>_URL`` to a lower-case name, so a
     mixed-case name can split one feed's settings in two."""
+    if name.casefold() == "pypi":
+        raise FeedUrlError(
+            "the source name 'pypi' is reserved by Poetry for PyPI itself: choose another with "
+            "--name, e.g. --name pypi-feed"
+        )
     if _SOURCE_NAME_RE.fullmatch(name):
         return
     raise FeedUrlError(

@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poetry_ado_plugin.errors import FeedUrlError
 from poetry_ado_plugin.errors import SourceConflictError
 from poetry_ado_plugin.feed import default_source_name
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.feed import validate_source_name
+from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.poetry_config import RepositoryChange
 from poetry_ado_plugin.poetry_config import apply_repository
 from poetry_ado_plugin.poetry_config import plan_repository
@@ -56,27 +58,50 @@ def plan_feed_setup(
     priority: str | None,
     configure_repository: bool,
 ) -> FeedSetup:
-    name = name or default_source_name(feed.name)
+    """``priority=None`` keeps an existing source's priority: re-running must never loosen an
+    explicit or primary source into a supplemental one."""
+    name = default_source_name(feed.name) if name is None else name
     validate_source_name(name)
     document = PyprojectDocument.read(pyproject)
     # Poetry matches source names case-insensitively, and so does set_source.
     existing = {source.name.lower(): source for source in document.sources()}
     for key, source in existing.items():
-        if key != name.lower() and source.url and _points_at(source.url, feed):
+        # A view reads the same packages, so it is the same feed here.
+        if key != name.lower() and source.url and _points_at(source.url, feed.without_view()):
             raise SourceConflictError(
                 f"source '{source.name}' already points at this feed: use --name {source.name} "
                 "to update it, or remove it first with `poetry source remove "
                 f"{source.name}`"
             )
-    if priority is None:
-        # Re-running without --priority must not loosen a source the user made explicit.
-        current = existing.get(name.lower())
-        kept = current.priority if current else None
-        priority = kept if kept in PRIORITIES else DEFAULT_PRIORITY
+    current = existing.get(name.lower())
+    if current is None and priority is None:
+        priority = DEFAULT_PRIORITY
+    index_url = feed.index_url
+    if current is not None and current.url and _points_at(current.url, feed, exactly=True):
+        # Another spelling of the same feed (case, trailing slash, upload URL) is no change.
+        index_url = current.url
     migrations = document.migrate_legacy_sources()
-    change = document.set_source(name, feed.index_url, priority)
-    repository = plan_repository(name, feed.upload_url) if configure_repository else None
+    change = document.set_source(name, index_url, priority)
+    repository = None
+    if configure_repository:
+        # The repository must carry the source's spelling: Poetry's config keys are
+        # case-sensitive, and `poetry publish -r NAME` uses the name as written.
+        repository = plan_repository(change.name, feed.upload_url)
+        _refuse_taking_over(repository, feed, adding=change.kind == "added")
     return FeedSetup(feed, document, change, migrations, repository)
+
+
+def _refuse_taking_over(repository: RepositoryChange, feed: Feed, *, adding: bool) -> None:
+    """Poetry's repositories are global: a new source must not repoint a repository of the same
+    name that another project publishes to."""
+    old = repository.old_url
+    if not adding or old is None or _points_at(old, feed.without_view()):
+        return
+    raise SourceConflictError(
+        f"Poetry's repository '{repository.name}' already points at another feed "
+        f"({redact_credentials(old)}), which another project may publish to: choose another "
+        "name with --name, or pass --no-repository to leave it alone"
+    )
 
 
 def apply_feed_setup(setup: FeedSetup) -> None:
@@ -93,10 +118,10 @@ def apply_feed_setup(setup: FeedSetup) -> None:
         raise
 
 
-def _points_at(url: str, feed: Feed) -> bool:
-    from poetry_ado_plugin.errors import FeedUrlError
-
+def _points_at(url: str, feed: Feed, *, exactly: bool = False) -> bool:
+    """Whether ``url`` names ``feed``; views of it count too unless ``exactly``."""
     try:
-        return parse_feed_url(url).feed.is_same_feed(feed)
+        found = parse_feed_url(url).feed
     except FeedUrlError:
         return False
+    return found.is_same_feed(feed) if exactly else found.without_view().is_same_feed(feed)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from poetry_ado_plugin.errors import ConfigError
+
 
 if TYPE_CHECKING:
     from poetry.config.file_config_source import FileConfigSource
@@ -60,13 +62,17 @@ def get_repository_url(name: str, path: Path | None = None) -> str | None:
     except PropertyNotFoundError:
         return None
     except Exception as error:
-        from poetry_ado_plugin.errors import ConfigError
-
-        raise ConfigError(
-            f"could not read Poetry's config file {path} ({type(error).__name__}): "
-            "fix or remove it and run again"
-        ) from error
+        raise _unusable(path, error) from error
     return str(value) if value is not None else None
+
+
+def _unusable(path: Path, error: Exception) -> ConfigError:
+    # Invalid TOML, or a repositories table of the wrong shape (Poetry's own `config` command
+    # fails on it too).
+    return ConfigError(
+        f"Poetry's config file {path} cannot be used ({type(error).__name__}: {error}): fix or "
+        "remove its [repositories] entries and run again"
+    )
 
 
 def plan_repository(name: str, url: str) -> RepositoryChange:
@@ -81,12 +87,12 @@ def apply_repository(change: RepositoryChange) -> None:
     try:
         _source(path).add_property(_key(change.name), change.new_url)
     except OSError as error:
-        from poetry_ado_plugin.errors import ConfigError
-
         raise ConfigError(
             f"could not write Poetry's config file {path}: {error.strerror}; "
             "check its permissions and run again"
         ) from error
+    except Exception as error:
+        raise _unusable(path, error) from error
 
 
 def repository_diff(change: RepositoryChange) -> str:
@@ -99,7 +105,10 @@ def repository_diff(change: RepositoryChange) -> str:
         copy = Path(scratch) / "config.toml"
         if path.exists():
             shutil.copyfile(path, copy)
-        _source(copy).add_property(_key(change.name), change.new_url)
+        try:
+            _source(copy).add_property(_key(change.name), change.new_url)
+        except Exception as error:
+            raise _unusable(path, error) from error
         after = copy.read_text(encoding="utf-8")
     return "".join(
         difflib.unified_diff(

@@ -124,7 +124,8 @@ class SourceChange:
     old_url: str | None
     new_url: str
     old_priority: str | None
-    new_priority: str
+    new_priority: str | None
+    """None when the source has no priority key (Poetry reads that as primary)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,14 +261,15 @@ class PyprojectDocument:
         )
         return migrations
 
-    def set_source(self, name: str, url: str, priority: str) -> SourceChange:
+    def set_source(self, name: str, url: str, priority: str | None) -> SourceChange:
         """Add a source, or update the ``url``/``priority`` of the one with this name.
 
         Names match case-insensitively (as Poetry's repository pool does); an existing
-        source keeps its spelling. Legacy keys of that source are removed, since the explicit
-        priority replaces them. Raises :class:`SourceConflictError` when several sources
-        share the name."""
-        if priority not in PRIORITIES:
+        source keeps its spelling. ``priority=None`` keeps an existing source's priority as
+        written (a new source needs one). Legacy keys of that source are removed, since the
+        explicit priority replaces them. Raises :class:`SourceConflictError` when several
+        sources share the name."""
+        if priority is not None and priority not in PRIORITIES:
             raise UsageError(
                 f"priority {priority!r} is not valid: use one of {', '.join(PRIORITIES)}"
             )
@@ -283,6 +285,10 @@ class PyprojectDocument:
         expected = copy.deepcopy(self._data)
         editor = _Editor(self._text, len(entries))
         if not matches:
+            if priority is None:
+                raise UsageError(
+                    f"a new source needs a priority: use one of {', '.join(PRIORITIES)}"
+                )
             editor.append(name, url, priority)
             _append_source(expected, {"name": name, "url": url, "priority": priority})
             self._commit(
@@ -296,8 +302,10 @@ class PyprojectDocument:
         index = matches[0]
         entry = entries[index]
         old_url, old_priority = entry.get("url"), entry.get("priority")
-        current = SourceChange("updated", entry["name"], old_url, url, old_priority, priority)
         legacy = any(key in entry for key in LEGACY_KEYS)
+        if priority is None:
+            priority = _modern_priority_of(entry) if legacy else old_priority
+        current = SourceChange("updated", entry["name"], old_url, url, old_priority, priority)
         if old_url == url and old_priority == priority and not legacy:
             return dataclasses.replace(current, kind="unchanged")
         target = _source_entries(expected, self.path)[index]
@@ -307,15 +315,14 @@ class PyprojectDocument:
             editor.migrate(index, priority)
             _apply_migration(target, priority)
         editor.set_key(index, "url", url, after="name")
-        editor.set_key(index, "priority", priority, after="url")
         target["url"] = url
-        target["priority"] = priority
-        self._commit(
-            editor.text,
-            expected,
-            f"set url = {_basic_string(url)} and priority = {_basic_string(priority)} "
-            f"in the source named {entry['name']!r} by hand",
-        )
+        by_hand = f"set url = {_basic_string(url)}"
+        if priority is not None:
+            editor.set_key(index, "priority", priority, after="url")
+            target["priority"] = priority
+            by_hand += f" and priority = {_basic_string(priority)}"
+        by_hand += f" in the source named {entry['name']!r} by hand"
+        self._commit(editor.text, expected, by_hand)
         return current
 
     # -- writing ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from poetry_ado_plugin.commands.base import AdoCommand
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import TextIO
 
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
@@ -68,9 +69,12 @@ class TokenCommand(AdoCommand):
             username=self.option("username"),
         )
 
+    def _stdin(self) -> TextIO:
+        stream: TextIO = getattr(self.io.input, "stream", None) or sys.stdin
+        return stream
+
     def read_stdin_line(self) -> str:
-        stream = getattr(self.io.input, "stream", None) or sys.stdin
-        line: str = stream.readline()
+        line: str = self._stdin().readline()
         return line
 
     def find_token(self, target: FeedTarget, *, allow_prompt: bool) -> Token:
@@ -79,10 +83,13 @@ class TokenCommand(AdoCommand):
         prompt = None
         hint = ""
         if allow_prompt:
-            if self.io.is_interactive():
-                prompt = self._prompt(target)
-            else:
+            if not self.io.is_interactive():
                 hint = ", or run without -n/--no-interaction to be asked for it"
+            elif not self._stdin().isatty():
+                # A prompt on a pipe or a closed stdin (a CI step) would wait, or loop, forever.
+                hint = ", or run it in a terminal to be asked for it"
+            else:
+                prompt = self._prompt(target)
         return find_token(
             target.feed,
             self.token_request(),

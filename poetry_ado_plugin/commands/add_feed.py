@@ -97,7 +97,7 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
             priority=priority,
             configure_repository=not self.option("no-repository"),
         )
-        if parsed.has_credentials:
+        if parsed.has_userinfo:
             self.line(
                 "The URL contains credentials: they were not written anywhere. "
                 f"Store a token with <c1>poetry ado login {setup.source.name}</c1>."

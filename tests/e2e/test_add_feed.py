@@ -347,3 +347,153 @@ def test_help_explains_priorities(poetry_env: PoetryEnv, tmp_path: Path) -> None
     assert result.exit_code == 0, result
     assert "--ado-project" in result.stdout
     assert "explicit is the safer choice" in " ".join(result.stdout.split())
+
+
+def test_a_feed_named_pypi_needs_another_source_name(
+    poetry_env: PoetryEnv, project_dir: Path
+) -> None:
+    pyproject = write_project(project_dir)
+    before = pyproject.read_bytes()
+    url = "https://pkgs.dev.azure.com/contoso/_packaging/PyPI/pypi/simple/"
+
+    refused = poetry_env.run("ado", "add-feed", url, cwd=project_dir)
+    renamed = poetry_env.run("ado", "add-feed", url, "--name", "pypi-mirror", cwd=project_dir)
+
+    assert refused.exit_code == 1, refused
+    assert "'pypi' is reserved" in refused.stderr
+    assert renamed.exit_code == 0, renamed
+    assert pyproject.read_bytes() != before
+    assert poetry_env.run("check", cwd=project_dir).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("priority_lines", "kept"),
+    [("", ""), ("default = true\n", 'priority = "primary"\n')],
+    ids=["no-priority-key", "legacy-default"],
+)
+def test_rerun_never_turns_a_primary_source_supplemental(
+    poetry_env: PoetryEnv, project_dir: Path, priority_lines: str, kept: str
+) -> None:
+    source = f'\n[[tool.poetry.source]]\nname = "team-feed-py"\nurl = "{INDEX_URL}"\n'
+    pyproject = write_project(project_dir, extra=source + priority_lines)
+
+    result = poetry_env.run("ado", "add-feed", FEED_URL, cwd=project_dir)
+
+    assert result.exit_code == 0, result
+    assert pyproject.read_text().endswith(source + kept)
+    assert "supplemental" not in pyproject.read_text()
+
+
+def test_a_repository_of_another_feed_is_not_taken_over(
+    poetry_env: PoetryEnv, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second):
+        directory.mkdir()
+        write_project(directory)
+    contoso = "https://pkgs.dev.azure.com/contoso/_packaging/packages/pypi/simple/"
+    fabrikam = "https://pkgs.dev.azure.com/fabrikam/_packaging/packages/pypi/simple/"
+    assert poetry_env.run("ado", "add-feed", contoso, cwd=first).exit_code == 0
+    second_before = (second / "pyproject.toml").read_bytes()
+
+    refused = poetry_env.run("ado", "add-feed", fabrikam, cwd=second)
+    second_after_refusal = (second / "pyproject.toml").read_bytes()
+    renamed = poetry_env.run("ado", "add-feed", fabrikam, "--name", "fabrikam", cwd=second)
+
+    assert refused.exit_code == 1, refused
+    assert "--name" in refused.stderr
+    assert second_after_refusal == second_before
+    assert renamed.exit_code == 0, renamed
+    assert repository_url(poetry_env, first, "packages") == contoso.replace("simple", "upload")
+    assert repository_url(poetry_env, second, "fabrikam") == fabrikam.replace("simple", "upload")
+
+
+def test_the_repository_keeps_the_source_names_spelling(
+    poetry_env: PoetryEnv, project_dir: Path
+) -> None:
+    write_project(
+        project_dir,
+        extra=f'\n[[tool.poetry.source]]\nname = "Team-Feed-Py"\nurl = "{INDEX_URL}"\n',
+    )
+
+    result = poetry_env.run("ado", "add-feed", FEED_URL, cwd=project_dir)
+
+    assert result.exit_code == 0, result
+    assert repository_url(poetry_env, project_dir, "Team-Feed-Py") == UPLOAD_URL
+
+
+@pytest.mark.parametrize(
+    "same_feed",
+    [
+        "https://contoso.pkgs.visualstudio.com/Fabrikam%20Web/_packaging/team_feed.py/pypi/simple/",
+        FEED_URL.replace("Team_Feed.Py", "Team_Feed.Py@Release"),
+    ],
+    ids=["legacy-host", "view"],
+)
+def test_the_same_feed_under_another_name_is_refused(
+    poetry_env: PoetryEnv, project_dir: Path, same_feed: str
+) -> None:
+    pyproject = write_project(project_dir)
+    assert poetry_env.run("ado", "add-feed", FEED_URL, cwd=project_dir).exit_code == 0
+    before = pyproject.read_bytes()
+
+    result = poetry_env.run("ado", "add-feed", same_feed, "--name", "other", cwd=project_dir)
+
+    assert result.exit_code == 1, result
+    assert "'team-feed-py' already points at this feed" in result.stderr
+    assert pyproject.read_bytes() == before
+
+
+def test_another_spelling_of_the_same_feed_changes_nothing(
+    poetry_env: PoetryEnv, project_dir: Path
+) -> None:
+    pyproject = write_project(project_dir)
+    assert poetry_env.run("ado", "add-feed", FEED_URL, cwd=project_dir).exit_code == 0
+    before = pyproject.read_bytes()
+
+    result = poetry_env.run(
+        "ado", "add-feed", FEED_URL.replace("Team_Feed.Py", "TEAM_FEED.PY"), cwd=project_dir
+    )
+
+    assert result.exit_code == 0, result
+    assert "already configured" in result.stdout
+    assert pyproject.read_bytes() == before
+
+
+def test_a_broken_poetry_config_is_one_line_and_changes_nothing(
+    poetry_env: PoetryEnv, project_dir: Path
+) -> None:
+    pyproject = write_project(project_dir)
+    before = pyproject.read_bytes()
+    poetry_env.config_file.write_text('[repositories]\nteam-feed-py = "not a table"\n')
+
+    result = poetry_env.run("-v", "ado", "add-feed", FEED_URL, cwd=project_dir)
+
+    assert result.exit_code == 1, result
+    assert "config.toml cannot be used" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result
+    assert pyproject.read_bytes() == before
+
+
+@pytest.mark.parametrize("userinfo", ["TOKEN@", "build:TOKEN@"])
+def test_any_userinfo_in_the_url_points_to_login(
+    poetry_env: PoetryEnv, project_dir: Path, userinfo: str
+) -> None:
+    write_project(project_dir)
+
+    result = poetry_env.run(
+        "ado", "add-feed", FEED_URL.replace("https://", f"https://{userinfo}"), cwd=project_dir
+    )
+
+    assert result.exit_code == 0, result
+    assert "poetry ado login team-feed-py" in result.stdout
+    assert "TOKEN" not in result.output
+
+
+def test_an_empty_name_is_refused(poetry_env: PoetryEnv, project_dir: Path) -> None:
+    write_project(project_dir)
+
+    result = poetry_env.run("ado", "add-feed", FEED_URL, "--name=", cwd=project_dir)
+
+    assert result.exit_code == 1, result
+    assert not poetry_env.config_file.exists()

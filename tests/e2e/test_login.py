@@ -285,6 +285,16 @@ def test_no_token_without_interaction_lists_every_way(poetry_env: PoetryEnv, pro
         assert way in result.stderr
 
 
+def test_no_prompt_when_stdin_is_not_a_terminal(poetry_env: PoetryEnv, project: Path) -> None:
+    # A CI step that forgot --pat-stdin: no -n, stdin a closed pipe. It must stop, not ask.
+    result = poetry_env.run("ado", "login", cwd=project, timeout=30)
+
+    assert result.exit_code == 1, result
+    assert "--pat-stdin" in result.stderr
+    assert "run it in a terminal" in result.stderr
+    assert len(result.output) < 2000
+
+
 def test_empty_stdin_is_refused(poetry_env: PoetryEnv, project: Path) -> None:
     result = poetry_env.run("ado", "login", "--pat-stdin", cwd=project, stdin="\n")
     assert result.exit_code == 1

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
+from urllib.parse import quote
 
 from tests.emulator import _azure
 from tests.emulator import _pypiserver
@@ -721,8 +722,23 @@ class FeedEmulator:
             env["REQUEST_METHOD"] = method
         env["wsgi.input"] = BytesIO(body or b"")
         env["CONTENT_LENGTH"] = str(len(body or b""))
-        result: Iterable[bytes] = feed.app(env, start_response)
+
+        def encoding_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            # bottle builds redirects from the decoded SCRIPT_NAME ("Fabrikam Web"): encode them.
+            headers = [
+                (key, quote(value, safe=_URL_SAFE) if key.lower() == "location" else value)
+                for key, value in headers
+            ]
+            return start_response(status, headers, exc_info)
+
+        result: Iterable[bytes] = feed.app(env, encoding_start_response)
         return result
+
+
+# Characters a URL may carry as they are; "%" keeps escapes bottle already made.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def _same_feed(actual: EmulatedFeed, wanted: EmulatedFeed | str) -> bool:

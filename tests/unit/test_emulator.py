@@ -699,3 +699,13 @@ def test_command_line_demo(tmp_path: Path) -> None:
     assert "throwaway" in err
     assert "emulator stopped" in err
     assert list(tmp_path.glob("*/cli_pkg-1.0-py3-none-any.whl"))  # --storage is kept
+
+
+def test_a_redirect_location_is_a_valid_url(ado_emulator: AdoEmulator) -> None:
+    page = ado_emulator.feed.index_url + "some-project"  # no trailing slash: pypiserver redirects
+
+    response = requests.get(page, auth=ado_emulator.read_auth, allow_redirects=False, timeout=10)
+
+    assert response.is_redirect
+    assert " " not in response.headers["Location"]
+    assert "/Fabrikam%20Web/" in response.headers["Location"]

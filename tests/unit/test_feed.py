@@ -673,7 +673,7 @@ def test_is_same_feed_ignores_case_and_url_form() -> None:
         f"{HOSTED}/fabrikam/Proj/_packaging/feed/pypi/simple/",
         f"{HOSTED}/contoso/Proj/_packaging/feed2/pypi/simple/",
         f"{HOSTED}/contoso/Proj/_packaging/feed@Release/pypi/simple/",
-        "https://contoso.pkgs.visualstudio.com/Proj/_packaging/feed/pypi/simple/",
+        "https://fabrikam.pkgs.visualstudio.com/Proj/_packaging/feed/pypi/simple/",
         "https://ado.example.com/contoso/Proj/_packaging/feed/pypi/simple/",
     ],
 )
@@ -690,13 +690,22 @@ def test_is_same_feed_compares_views_case_insensitively() -> None:
     assert a.without_view().is_same_feed(b.without_view())
 
 
-def test_default_port_is_the_same_feed() -> None:
+def test_legacy_host_is_the_same_organization() -> None:
+    hosted = parse_feed_url(f"{HOSTED}/contoso/Proj/_packaging/feed/pypi/simple/").feed
+    legacy = parse_feed_url("https://Contoso.pkgs.visualstudio.com/proj/_packaging/FEED/").feed
+    assert hosted.is_same_feed(legacy)
+    assert legacy.is_same_feed(hosted)
+
+
+def test_default_port_and_scheme_are_the_same_feed() -> None:
     a = parse_feed_url("http://tfs.example.com:80/tfs/C/_packaging/f/pypi/simple/").feed
     b = parse_feed_url("http://tfs.example.com/tfs/C/_packaging/f/pypi/simple/").feed
     c = parse_feed_url("https://tfs.example.com/tfs/C/_packaging/f/pypi/simple/").feed
+    d = parse_feed_url("https://tfs.example.com:8443/tfs/C/_packaging/f/pypi/simple/").feed
     assert a == b
     assert a.is_same_feed(b)
-    assert not a.is_same_feed(c)
+    assert a.is_same_feed(c)
+    assert not c.is_same_feed(d)
 
 
 # --- source names -------------------------------------------------------------------------------
