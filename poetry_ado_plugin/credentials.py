@@ -73,8 +73,22 @@ class TokenRequest:
             raise UsageError("give either --pat-stdin or --azure-cli, not both")
         if self.tenant and not self.azure_cli:
             raise UsageError("--tenant only applies to --azure-cli: add --azure-cli")
-        if self.username is not None and not self.username.strip():
-            raise UsageError("--username is empty: Poetry needs a non-empty username")
+        if self.username is not None:
+            clean_username(self.username, "--username")
+
+
+def clean_username(raw: str, origin: str) -> str:
+    """The username without surrounding whitespace. HTTP Basic splits at the first ':', and a
+    line break would let a username add lines to a CI variable file such as $GITHUB_ENV."""
+    username = raw.strip()
+    if not username:
+        raise UsageError(f"the username from {origin} is empty: Poetry needs a non-empty username")
+    if ":" in username or any(c.isspace() or not c.isprintable() for c in username):
+        raise UsageError(
+            f"the username from {origin} contains ':', whitespace or control characters: use a "
+            "plain name such as 'azure' (Azure accepts any non-empty one)"
+        )
+    return username
 
 
 def clean_token(raw: str, origin: str) -> str:
@@ -169,13 +183,11 @@ def find_endpoint_credential(feed: Feed, environ: Mapping[str, str]) -> Token | 
             if not candidate.is_same_feed(wanted) or not password.strip():
                 continue
             username = entry.get("username")
-            return Token(
-                clean_token(password, variable),
-                username.strip()
-                if isinstance(username, str) and username.strip()
-                else DEFAULT_USERNAME,
-                variable,
-            )
+            if isinstance(username, str) and username.strip():
+                username = clean_username(username, variable)
+            else:
+                username = DEFAULT_USERNAME
+            return Token(clean_token(password, variable), username, variable)
     return None
 
 
@@ -242,9 +254,13 @@ def resolve_target(name: str | None, pyproject: Path | None, command: str) -> Fe
                 f"{pyproject} has several Azure Artifacts feed sources ({listed}): name one, "
                 f"e.g. `poetry ado {command} {sorted(feeds)[0]}`"
             )
-        if name in feeds:
+        # Poetry matches source names case-insensitively; the credential takes the spelling
+        # of the file, which is what Poetry looks it up by.
+        spelled = {source_name.casefold(): source_name for source_name in feeds}
+        if name.casefold() in spelled:
+            name = spelled[name.casefold()]
             return FeedTarget(name, feeds[name], "pyproject.toml")
-        if name in others:
+        if name.casefold() in {other.casefold() for other in others}:
             raise UsageError(
                 f"source '{name}' in {pyproject} is not an Azure Artifacts feed: "
                 "`poetry ado` only manages Azure Artifacts feeds"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # (connect, read) seconds. Azure answers index pages in well under a second; a read timeout this
 # long only trips on a server that has really stopped answering.
-DEFAULT_TIMEOUT = (10.0, 60.0)
+DEFAULT_TIMEOUT = (10.0, 30.0)
 
 # Asks Azure DevOps for a plain 401 instead of a 203 sign-in page or a redirect to it.
 SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
@@ -53,7 +53,9 @@ def make_session(
     retry = Retry(
         total=retries,
         connect=retries,
-        read=retries,
+        # A read timeout is a server that stopped answering: one more try, not `retries` more
+        # times the full timeout.
+        read=min(retries, 1),
         status=retries,
         backoff_factor=backoff,
         status_forcelist=(500, 502, 503, 504),
@@ -143,6 +145,7 @@ def decode_answer(response: requests.Response) -> FeedAnswer:
 
 
 _TAG = re.compile(r"<[^>]+>")
+_NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -152,17 +155,22 @@ def server_message(response: requests.Response) -> str | None:
     text = response.text or ""
     content_type = response.headers.get("Content-Type", "")
     message: str | None = None
+    is_json = False
     if "json" in content_type or text.lstrip().startswith("{"):
         try:
             body = json.loads(text)
+            is_json = True
         except ValueError:
             body = None
         if isinstance(body, dict):
             found = body.get("message") or body.get("Message") or body.get("detail")
             message = str(found) if found else None
+    if is_json and message is None:
+        return response.reason or None
     if message is None and "<" in text:
         title = _TITLE.search(text)
-        message = unescape(_TAG.sub(" ", title.group(1) if title else text))
+        markup = title.group(1) if title else _NOT_TEXT.sub(" ", text)
+        message = unescape(_TAG.sub(" ", markup))
     if message is None:
         message = text
     message = " ".join(message.split())

@@ -694,10 +694,17 @@ def explain(
             f"pyproject.toml ({redact_credentials(source.url)})"
         )
     if answer.kind == "method_not_allowed":
+        if "/pypi/simple" in url:
+            return (
+                f"{where} does not take uploads (HTTP 405): the repository URL points at "
+                f"/simple/ (the install URL) instead of /upload/; run {add_feed_command(source)}"
+            )
         return (
-            f"{where} does not take uploads (HTTP 405): the repository URL points at /simple/ "
-            f"(the install URL) instead of /upload/; run {add_feed_command(source)}"
+            f"{where} does not take uploads (HTTP 405{said}): check that it is the feed's "
+            f"upload URL, or run {add_feed_command(source)}"
         )
+    if status == 429:
+        return f"{host_of(url)} is rate-limiting requests (HTTP 429{said}): wait and run again"
     if answer.kind == "conflict":
         return f"the feed refused {what} (HTTP 409{said}): {IMMUTABLE}"
     if answer.kind == "bad_request":

@@ -77,5 +77,6 @@ the log.
         return 0
 
     def _write(self, text: str) -> None:
-        # Raw: the text is for a shell or a CI agent, never for cleo's formatter.
-        self.io.write(text, type=Type.RAW)
+        # Raw: the text is for a shell or a CI agent, never for cleo's formatter. QUIET: it is
+        # the command's result, so -q must not swallow it (nor the ::add-mask:: line).
+        self.io.write(text, type=Type.RAW, verbosity=Verbosity.QUIET)

@@ -249,7 +249,9 @@ def test_an_unreachable_host_is_named(poetry_env: PoetryEnv, project_dir: Path) 
 def test_a_feed_that_does_not_answer_times_out(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
 ) -> None:
-    ado_emulator.emulator.delay(30)
+    # Two slow answers: a third try would succeed, but a server that stopped answering gets only
+    # one more try, not one per retry of other errors (4 minutes with Azure-sized timeouts).
+    ado_emulator.emulator.delay(30, count=2)
     started = time.monotonic()
     result = login(
         poetry_env, project, ado_emulator.read_token, env={"POETRY_REQUESTS_TIMEOUT": "1"}
@@ -588,6 +590,46 @@ def test_the_listener_costs_nothing_without_an_azure_cli_login(
 
 
 # --- env -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format_name", ["shell", "azure-pipelines", "github"])
+def test_env_output_survives_quiet(poetry_env: PoetryEnv, project: Path, format_name: str) -> None:
+    # `eval "$(poetry -q ado env)"` must still set the variables, and GitHub must still mask.
+    env = {"AZURE_DEVOPS_EXT_PAT": "quiet-token"}
+    loud = poetry_env.run("ado", "env", "--format", format_name, cwd=project, env=env)
+    quiet = poetry_env.run("-q", "ado", "env", "--format", format_name, cwd=project, env=env)
+
+    assert quiet.exit_code == 0, quiet
+    assert "quiet-token" in quiet.stdout
+    assert quiet.stdout == loud.stdout
+
+
+def test_a_username_cannot_add_lines_to_a_ci_file(poetry_env: PoetryEnv, project: Path) -> None:
+    result = poetry_env.run(
+        "ado",
+        "env",
+        "--format",
+        "github",
+        "--username",
+        "me\nNODE_OPTIONS=--require=/tmp/x.js",
+        cwd=project,
+        env={"AZURE_DEVOPS_EXT_PAT": "a-token"},
+    )
+
+    assert result.exit_code == 1, result
+    assert "NODE_OPTIONS" not in result.stdout
+    assert "username" in result.stderr
+
+
+def test_login_matches_the_source_name_case_insensitively(
+    ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
+) -> None:
+    result = poetry_env.run(
+        "ado", "login", "TEAM-FEED", "--pat-stdin", cwd=project, stdin=ado_emulator.read_token
+    )
+
+    assert result.exit_code == 0, result
+    assert "[http-basic.team-feed]" in auth_toml(poetry_env)
 
 
 def test_env_prints_each_format_exactly(poetry_env: PoetryEnv, project: Path) -> None:

@@ -395,7 +395,12 @@ SIGN_IN = "<html><head><title>Azure DevOps Services | Sign In</title></head><bod
             '{"message":"The feed with ID \'x\' doesn\'t exist."}',
             "feed team-feed not found (HTTP 404",
         ),
-        (405, "{}", "points at /simple/ (the install URL) instead of /upload/; run poetry ado"),
+        (
+            405,
+            "{}",
+            "does not take uploads (HTTP 405: Method Not Allowed): check that it is the feed",
+        ),
+        (429, "{}", "is rate-limiting requests (HTTP 429"),
         (409, '{"message":"The feed already contains file"}', "already contains file"),
         (409, "{}", "not even after it was deleted"),
         (400, '{"message":"The sha256 digest does not match."}', "(HTTP 400): The sha256 digest"),
@@ -414,6 +419,16 @@ def test_every_failure_is_one_readable_line(status: int, body: str, expected: st
     assert expected in line
     assert "\n" not in line
     assert "<" not in line
+
+
+def test_a_405_from_the_index_url_says_so() -> None:
+    line = explain(
+        answer(405),
+        source=source_of(HOSTED),
+        action="upload",
+        url=HOSTED_UPLOAD.replace("/upload/", "/simple/"),
+    )
+    assert "points at /simple/ (the install URL) instead of /upload/; run poetry ado" in line
 
 
 # --- retry policy --------------------------------------------------------------------------
