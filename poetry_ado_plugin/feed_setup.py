@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from poetry_ado_plugin.pyproject import SourceChange
 
 
-PRIORITIES = ("supplemental", "explicit", "primary")
 DEFAULT_PRIORITY = "supplemental"
 
 

@@ -12,11 +12,11 @@ from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.feed import ParsedFeedUrl
 from poetry_ado_plugin.feed import feed_from_parts
 from poetry_ado_plugin.feed import parse_feed_url
-from poetry_ado_plugin.feed_setup import PRIORITIES
 from poetry_ado_plugin.feed_setup import FeedSetup
 from poetry_ado_plugin.feed_setup import apply_feed_setup
 from poetry_ado_plugin.feed_setup import plan_feed_setup
 from poetry_ado_plugin.http import redact_credentials
+from poetry_ado_plugin.pyproject import PRIORITIES
 
 
 class AddFeedCommand(AdoCommand):
