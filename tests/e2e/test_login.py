@@ -20,6 +20,7 @@ from tests.e2e.helpers_login import expiry_records
 from tests.e2e.helpers_login import feed_project
 from tests.e2e.helpers_login import in_minutes
 from tests.e2e.helpers_login import source_table
+from tests.fakes.az import FakeAz
 from tests.fakes.az import install_fake_az
 from tests.fakes.keyrings import keyring_env
 from tests.poetry_env import write_project
@@ -447,6 +448,20 @@ def _path_without_real_az(env: PoetryEnv) -> dict[str, str]:
     return {"PATH": os.pathsep.join(directories)}
 
 
+def login_with_fake_az(
+    ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path, *, expires_in_minutes: int
+) -> tuple[FakeAz, dict[str, str]]:
+    """`ado login --azure-cli` through a fake az whose token expires in the given minutes;
+    returns the fake and the PATH under which only it is found."""
+    az = install_fake_az(poetry_env.bin_dir)
+    token = "entra-only-0123456789abcdef"
+    ado_emulator.emulator.add_token(token, write=False)
+    az.set(mode="ok", token=token, expires_on=in_minutes(expires_in_minutes))
+    path = _path_without_real_az(poetry_env)
+    assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
+    return az, path
+
+
 def test_login_through_the_azure_cli_and_refresh_before_lock(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
 ) -> None:
@@ -505,12 +520,7 @@ def test_login_through_the_azure_cli_and_refresh_before_lock(
 def test_a_failed_refresh_is_a_warning(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
 ) -> None:
-    az = install_fake_az(poetry_env.bin_dir)
-    token = "entra-only-0123456789abcdef"
-    ado_emulator.emulator.add_token(token, write=False)
-    az.set(mode="ok", token=token, expires_on=in_minutes(2))
-    path = _path_without_real_az(poetry_env)
-    assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
+    az, path = login_with_fake_az(ado_emulator, poetry_env, project, expires_in_minutes=2)
 
     az.set(mode="not-logged-in")
     result = poetry_env.run("lock", cwd=project, env=path)
@@ -523,12 +533,7 @@ def test_a_failed_refresh_is_a_warning(
 def test_a_later_pat_login_stops_the_refresh(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
 ) -> None:
-    az = install_fake_az(poetry_env.bin_dir)
-    token = "entra-only-0123456789abcdef"
-    ado_emulator.emulator.add_token(token, write=False)
-    az.set(mode="ok", token=token, expires_on=in_minutes(2))
-    path = _path_without_real_az(poetry_env)
-    assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
+    login_with_fake_az(ado_emulator, poetry_env, project, expires_in_minutes=2)
     assert (poetry_env.config_dir / "ado-token-expiry.json").exists()
     assert login(poetry_env, project, ado_emulator.read_token).exit_code == 0
     assert not (poetry_env.config_dir / "ado-token-expiry.json").exists()
@@ -537,12 +542,7 @@ def test_a_later_pat_login_stops_the_refresh(
 def test_logout_forgets_the_expiry(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
 ) -> None:
-    az = install_fake_az(poetry_env.bin_dir)
-    token = "entra-only-0123456789abcdef"
-    ado_emulator.emulator.add_token(token, write=False)
-    az.set(mode="ok", token=token, expires_on=in_minutes(30))
-    path = _path_without_real_az(poetry_env)
-    assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
+    login_with_fake_az(ado_emulator, poetry_env, project, expires_in_minutes=30)
     result = poetry_env.run("ado", "logout", cwd=project)
     assert "the Azure CLI token's expiry record" in result.stdout
     assert expiry_records(poetry_env) == {}
