@@ -5,6 +5,8 @@ and a non-zero exit in one place (``commands.base``); messages never carry a sec
 
 from __future__ import annotations
 
+import signal
+
 
 class AdoError(Exception):
     """An error the user can act on. ``exit_code`` is what the command exits with."""
@@ -38,6 +40,20 @@ class CredentialError(AdoError):
 
 class FeedResponseError(AdoError):
     """The feed answered with an error; the message decodes it."""
+
+
+class Interrupted(AdoError):
+    """Ctrl-C or SIGTERM ended the command; it exits 128 + the signal number, as a shell would."""
+
+    @classmethod
+    def by(cls, number: int, what: str) -> Interrupted:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        error = cls(f"interrupted by {name} {what}")
+        error.exit_code = 128 + number
+        return error
 
 
 class CouldNotCheckError(AdoError):
