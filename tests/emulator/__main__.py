@@ -11,7 +11,6 @@ import argparse
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from tests.emulator.emulator import FeedEmulator
+from tests.emulator.emulator import make_pat
 
 
 TOKEN_ENV = "ADO_EMULATOR_TOKEN"
@@ -47,7 +47,23 @@ def _parser() -> argparse.ArgumentParser:
         help="project; an empty string makes an organization-scoped feed (default: 'Fabrikam Web')",
     )
     parser.add_argument("--feed", default="team-feed", help="feed name (default: team-feed)")
-    parser.add_argument("--prefix", default="", help="server prefix, e.g. /tfs (on-premises)")
+    parser.add_argument(
+        "--prefix",
+        default=None,
+        help="server prefix (default: none when hosted, /tfs/DefaultCollection in server mode)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("hosted", "server"),
+        default="hosted",
+        help="hosted: pkgs.dev.azure.com (downloads redirect to a blob host on 127.0.0.2); "
+        "server: Azure DevOps Server 2022 (default: hosted)",
+    )
+    parser.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="simple-index URL of a local index the feed proxies as its upstream source",
+    )
     parser.add_argument(
         "--seed",
         type=Path,
@@ -76,7 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    emulator = FeedEmulator(args.storage, prefix=args.prefix, port=args.port, verbose=args.verbose)
+    emulator = FeedEmulator(
+        args.storage,
+        prefix=args.prefix,
+        port=args.port,
+        verbose=args.verbose,
+        mode=args.mode,
+        upstream=args.upstream,
+    )
     try:
         feed = emulator.add_feed(args.org or None, args.feed, project=args.project or None)
         for path in args.seed:
@@ -85,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
         print(f"error: {error}", file=sys.stderr)
         return 2
-    token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(32)
-    read_token = secrets.token_urlsafe(32)
+    token = os.environ.get(TOKEN_ENV) or make_pat()
+    read_token = make_pat()
     emulator.add_token(token, write=True)
     emulator.add_token(read_token, write=False)
     username = "demo"
@@ -101,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "token": token,
             "read_token": read_token,
             "storage": str(feed.storage),
+            "mode": args.mode,
             "pid": os.getpid(),
             "note": NOTE,
         }
@@ -111,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "Azure Artifacts feed emulator (local demo) is running.",
             f"  index URL : {feed.index_url}",
             f"  upload URL: {feed.upload_url}",
-            f"  username  : {username} (any non-empty name works)",
+            f"  username  : {username} (any name works, even an empty one)",
             f"  token     : {token}  (read & write)",
             f"  read token: {read_token}  (read only)",
             f"  NOTE      : {NOTE}.",

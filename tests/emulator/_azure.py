@@ -1,27 +1,36 @@
-"""What Azure DevOps answers: error bodies, authentication challenges and the sign-in page.
+"""What Azure DevOps answers: error bodies, reason phrases, challenges, sign-in and blob errors.
 
-Shapes follow FACTS.md ("Authentication", "Responses worth decoding"). Where Azure's exact text is
-unverified the message is marked as the emulator's choice in the docstring of the builder.
+The wording and the evidence behind each answer are in docs/azure-artifacts.md. Builders whose
+text or status nobody has seen from the real service say "emulator's choice" in their docstring.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import quote
 
 
 JSON = "application/json; charset=utf-8"
 HTML = "text/html; charset=utf-8"
+# The project page is served without a charset parameter.
+PAGE_HTML = "text/html"
+TEXT = "text/plain"
+XML = "application/xml"
 
-# Realm and authorization URI exactly as pkgs.dev.azure.com sends them.
+# Realm and authorization URI as pkgs.dev.azure.com sends them; the scale unit varies.
 BASIC_REALM = "https://pkgsprodeus21.pkgs.visualstudio.com/"
 LOGIN_AUTHORITY = "https://login.microsoftonline.com"
+SIGN_IN_HOST = "https://app.vssps.visualstudio.com"
+ROOT_BODY = b"This functionality is currently not available."
+REASON_LIMIT = 512
 
 Headers = list[tuple[str, str]]
 
 _FEED_API = "Microsoft.VisualStudio.Services.Feed.WebApi"
+_PYPI_API = "Microsoft.VisualStudio.Services.PyPi.WebApi"
 _FRAMEWORK = "Microsoft.TeamFoundation.Framework.Server"
 
 
@@ -34,6 +43,9 @@ class AzureError:
     type_key: str
     assembly: str = _FEED_API
     extra_headers: tuple[tuple[str, str], ...] = ()
+    # Azure puts the message into the reason phrase of its feed errors; not into 401s.
+    message_in_reason: bool = True
+    empty_body: bool = False
 
     @property
     def type_name(self) -> str:
@@ -41,6 +53,8 @@ class AzureError:
 
     def body(self) -> bytes:
         """Azure's JSON error document (`$id`, `innerException`, `message`, ...)."""
+        if self.empty_body:
+            return b""
         document = {
             "$id": "1",
             "innerException": None,
@@ -52,29 +66,68 @@ class AzureError:
         }
         return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
+    def status_line(self, activity_id: str) -> str:
+        """`404 Not Found - {message} (DevOps Activity ID: {id})`, cut at 512 characters."""
+        phrase = HTTPStatus(self.status).phrase
+        if self.message_in_reason:
+            phrase = reason_phrase(phrase, self.message, activity_id)
+        return f"{self.status} {phrase}"
+
+
+def reason_phrase(phrase: str, message: str, activity_id: str) -> str:
+    text = f"{phrase} - {message} (DevOps Activity ID: {activity_id.upper()})"
+    # A reason phrase is latin-1 on the wire and one line.
+    text = " ".join(text.split()).encode("latin-1", "replace").decode("latin-1")
+    return text[:REASON_LIMIT]
+
+
+# -- authentication ---------------------------------------------------------------------------
+
 
 def anonymous() -> AzureError:
-    """401 without credentials (an empty Basic username counts as none)."""
+    """401 for a request without usable credentials that asked for no sign-in redirect."""
     return AzureError(
         401,
         "TF400813: Resource not available for anonymous access. Client authentication required.",
         "UnauthorizedRequestException",
         _FRAMEWORK,
+        message_in_reason=False,
     )
 
 
-def not_authorized(user: str) -> AzureError:
-    """401 for a wrong, revoked or expired token when the client sent `X-TFS-FedAuthRedirect`."""
+def unknown_token() -> AzureError:
+    """401 with an empty body: a well-formed PAT or JWT that does not validate."""
+    return AzureError(401, "", "", _FRAMEWORK, message_in_reason=False, empty_body=True)
+
+
+def token_expired() -> AzureError:
+    """401 for an expired PAT. The type key is the emulator's choice."""
     return AzureError(
         401,
-        f"TF400813: The user '{user}' is not authorized to access this resource.",
+        "Access Denied: The Personal Access Token used has expired.",
         "UnauthorizedRequestException",
         _FRAMEWORK,
+        message_in_reason=False,
+    )
+
+
+def not_authorized(user_id: str) -> AzureError:
+    """401 TF400813 naming the identity's GUID: a valid token without the Packaging scope.
+
+    Which situation gives this text is the emulator's choice; that it names the GUID and not
+    the Basic user name is known.
+    """
+    return AzureError(
+        401,
+        f"TF400813: The user '{user_id}' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+        _FRAMEWORK,
+        message_in_reason=False,
     )
 
 
 def lacks_permission(user_id: str, permission: str) -> AzureError:
-    """403: a valid identity without the feed role (`ReadPackages` or `AddPackage`)."""
+    """403: a valid identity without the feed role (`ReadPackages`, `AddPackage`, ...)."""
     return AzureError(
         403,
         f"User '{user_id}' lacks permission to complete this action. "
@@ -83,12 +136,109 @@ def lacks_permission(user_id: str, permission: str) -> AzureError:
     )
 
 
+def hosted_challenges(tenant_id: str, *, federated: bool = True) -> Headers:
+    """The `WWW-Authenticate` challenges pkgs.dev.azure.com sends with a 401."""
+    challenges = [
+        ("WWW-Authenticate", f"Bearer authorization_uri={LOGIN_AUTHORITY}/{tenant_id}"),
+        ("WWW-Authenticate", f'Basic realm="{BASIC_REALM}"'),
+    ]
+    if federated:
+        challenges.append(("WWW-Authenticate", "TFS-Federated"))
+    return challenges
+
+
+def server_challenges(base_url: str) -> Headers:
+    """Azure DevOps Server's challenges (emulator's choice: Windows auth plus Basic for PATs)."""
+    return [
+        ("WWW-Authenticate", "Negotiate"),
+        ("WWW-Authenticate", "NTLM"),
+        ("WWW-Authenticate", f'Basic realm="{base_url}/"'),
+    ]
+
+
+def sign_in_url(realm: str, reply_to: str) -> str:
+    """Where the anonymous redirect points (`*.vssps.visualstudio.com/_signin?realm=...`)."""
+    return (
+        f"{SIGN_IN_HOST}/_signin?realm={quote(realm, safe='')}"
+        f"&reply_to={quote(reply_to, safe='')}&redirect=1"
+    )
+
+
+def vss_headers(
+    tenant_id: str, organization: str | None, activity_id: str, *, hosted: bool
+) -> Headers:
+    """The `X-VSS-*` headers by which clients recognise an Azure DevOps response."""
+    headers = [
+        ("X-VSS-E2EID", activity_id),
+        ("ActivityId", activity_id),
+        ("X-TFS-Session", activity_id),
+    ]
+    if hosted:
+        endpoint = (
+            f"https://vssps.dev.azure.com/{organization}/"
+            if organization
+            else "https://vssps.dev.azure.com/"
+        )
+        headers += [
+            ("X-VSS-ResourceTenant", tenant_id),
+            ("X-VSS-AuthorizationEndpoint", endpoint),
+        ]
+    return headers
+
+
+def sign_in_page(target: str) -> bytes:
+    """The HTML page some clients get with 203 from the sign-in front end (opt-in)."""
+    link = html.escape(target)
+    page = f"""<!DOCTYPE html>
+<html lang="en-US">
+<head>
+<meta charset="utf-8">
+<title>Azure DevOps Services | Sign In</title>
+</head>
+<body>
+<div class="signin-page">
+<h1>Azure DevOps</h1>
+<p>Sign in to continue to Azure DevOps.</p>
+<a id="signin" href="{link}">Sign in</a>
+</div>
+</body>
+</html>
+"""
+    return page.encode("utf-8")
+
+
+# -- routing and index pages ------------------------------------------------------------------
+
+
 def feed_not_found(feed: str) -> AzureError:
     return AzureError(404, f"The feed with ID '{feed}' doesn't exist.", "FeedIdNotFoundException")
 
 
+def view_not_found(view: str) -> AzureError:
+    return AzureError(
+        404, f"The feed view with name '{view}' doesn't exist.", "FeedViewNotFoundException"
+    )
+
+
+def package_not_found(name: str, feed: str) -> AzureError:
+    return AzureError(
+        404,
+        f"Cannot find the package '{name}' in feed '{feed}'",
+        "PackageNotFoundException",
+    )
+
+
+def file_not_found(filename: str, name: str, version: str, feed: str) -> AzureError:
+    """404 for a download of a file the feed does not have (emulator's wording)."""
+    return AzureError(
+        404,
+        f"Cannot find the file '{filename}' of package '{name} {version}' in feed '{feed}'",
+        "PackageNotFoundException",
+    )
+
+
 def resource_not_found(path: str) -> AzureError:
-    """404 for a path that is no feed endpoint at all (the emulator's wording)."""
+    """404 for a path that is no feed endpoint at all (emulator's wording)."""
     return AzureError(
         404,
         f"The requested resource '{path}' was not found.",
@@ -98,7 +248,7 @@ def resource_not_found(path: str) -> AzureError:
 
 
 def method_not_allowed(method: str, allow: str) -> AzureError:
-    """405, as ASP.NET (which Azure DevOps runs on) words it; e.g. an upload posted to /simple/."""
+    """405, as ASP.NET words it; e.g. an upload posted to /simple/ or a HEAD of a page."""
     return AzureError(
         405,
         f"The requested resource does not support http method '{method}'.",
@@ -108,18 +258,14 @@ def method_not_allowed(method: str, allow: str) -> AzureError:
     )
 
 
-def view_is_read_only(feed: str, view: str) -> AzureError:
-    """Publishing to `{feed}@{view}`: the emulator's choice is 400 with this message.
+# -- uploads ----------------------------------------------------------------------------------
 
-    Azure only publishes to the feed itself and promotes versions into views; the exact status
-    for a POST to a view URL is unverified. 400 keeps it apart from the 403 of a missing role,
-    so a client cannot mistake it for a token problem.
-    """
+
+def view_is_read_only(feed_and_view: str) -> AzureError:
     return AzureError(
-        400,
-        f"The view '{view}' of feed '{feed}' is read-only: packages cannot be published to a "
-        f"view. Publish to the feed '{feed}' itself, then promote the version to the view.",
-        "InvalidViewOperationException",
+        405,
+        f"Cannot perform the requested operation because the feed '{feed_and_view}' is read-only.",
+        "ReadOnlyViewOperationException",
     )
 
 
@@ -127,23 +273,44 @@ def file_exists(feed: str, filename: str, name: str, version: str) -> AzureError
     return AzureError(
         409,
         f"The feed '{feed}' already contains file '{filename}' in package '{name} {version}'.",
-        "PackageFileExistsException",
+        "PackageAlreadyExistsException",
     )
 
 
-def version_deleted(feed: str, name: str, version: str) -> AzureError:
-    """409 for a version deleted earlier (the emulator's wording; Azure never reuses versions)."""
+def version_deleted(name: str, version: str) -> AzureError:
     return AzureError(
         409,
-        f"The version '{version}' of package '{name}' was deleted from the feed '{feed}' and "
-        "cannot be reused: package versions are immutable, even after deletion. "
-        "Publish a new version instead.",
-        "PackageVersionDeletedException",
+        f"The version {version} of {name} has been deleted. It cannot be restored or pushed.",
+        "PackageExistsAsDeletedException",
+    )
+
+
+def exists_upstream(name: str, version: str) -> AzureError:
+    """409 for a version an upstream source has. The type key is the emulator's choice."""
+    return AzureError(
+        409,
+        f"'{name} {version}' cannot be published to the feed because it exists in at least "
+        "one of the feed's upstream sources. Publish a different version, or remove the "
+        "version from the upstream source.",
+        "PackageExistsInUpstreamException",
     )
 
 
 def bad_upload(message: str) -> AzureError:
-    return AzureError(400, message, "InvalidPackageException")
+    return AzureError(400, message, "InvalidPackageException", _PYPI_API)
+
+
+def too_large(limit: int) -> AzureError:
+    return bad_upload(f"File is too large to publish. The size limit is {limit}.")
+
+
+def upstream_failed(source: str, detail: str) -> AzureError:
+    """502 when the upstream cannot be read. The rest of the message is the emulator's choice."""
+    return AzureError(
+        502,
+        f"Failed to retrieve data from the upstream package source '{source}': {detail}",
+        "UpstreamFailureException",
+    )
 
 
 def fault(status: int) -> AzureError:
@@ -159,48 +326,12 @@ def fault(status: int) -> AzureError:
     return AzureError(status, message, "EmulatedFaultException", _FRAMEWORK)
 
 
-def challenge_headers(tenant_id: str) -> Headers:
-    """The three `WWW-Authenticate` challenges pkgs.dev.azure.com sends with a 401."""
-    return [
-        ("WWW-Authenticate", f"Bearer authorization_uri={LOGIN_AUTHORITY}/{tenant_id}"),
-        ("WWW-Authenticate", f'Basic realm="{BASIC_REALM}"'),
-        ("WWW-Authenticate", "TFS-Federated"),
-    ]
+# -- blob storage -----------------------------------------------------------------------------
 
 
-def vss_headers(tenant_id: str, organization: str | None) -> Headers:
-    """The `X-VSS-*` headers by which clients recognise an Azure DevOps response."""
-    endpoint = (
-        f"https://vssps.dev.azure.com/{organization}/"
-        if organization
-        else "https://vssps.dev.azure.com/"
-    )
-    e2e = str(uuid.uuid4())
-    return [
-        ("X-VSS-E2EID", e2e),
-        ("ActivityId", e2e),
-        ("X-TFS-Session", e2e),
-        ("X-VSS-ResourceTenant", tenant_id),
-        ("X-VSS-AuthorizationEndpoint", endpoint),
-    ]
-
-
-def sign_in_page(organization: str | None) -> bytes:
-    """The HTML page Azure serves with 203 to clients that do not suppress sign-in redirects."""
-    target = html.escape(f"https://vssps.dev.azure.com/{organization or ''}/_signin")
-    page = f"""<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<meta charset="utf-8">
-<title>Azure DevOps Services | Sign In</title>
-</head>
-<body>
-<div class="signin-page">
-<h1>Azure DevOps</h1>
-<p>Sign in to continue to Azure DevOps.</p>
-<a id="signin" href="{target}">Sign in</a>
-</div>
-</body>
-</html>
-"""
-    return page.encode("utf-8")
+def blob_error(code: str, message: str) -> bytes:
+    """Azure Storage's XML error document."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<Error><Code>{html.escape(code)}</Code><Message>{html.escape(message)}</Message></Error>"
+    ).encode()

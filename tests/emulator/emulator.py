@@ -1,16 +1,22 @@
-"""A local Azure Artifacts Python feed: pypiserver apps behind Azure's paths, auth and errors.
+"""A local Azure Artifacts Python feed: Azure's paths, auth, pages, downloads, uploads, upstreams.
 
-Every feed is one pypiserver WSGI app with its own storage directory. `FeedEmulator` is the WSGI
-router in front of them. It resolves `[/{prefix}]/{org}[/{project}]/_packaging/{feed}[@{view}]/`
-`pypi/...` paths (names case-insensitive, project and feed also by GUID), authenticates like
-Azure, answers Azure's errors, records every request and injects faults. The PyPI protocols
-themselves (simple index, project pages, file serving, the legacy upload) are pypiserver's.
+`FeedEmulator` is one WSGI application. It resolves
+`[/{prefix}]/{org}[/{project}]/_packaging/{feed}[@{view}]/pypi/...` paths (names
+case-insensitive, project, feed and view also by GUID), authenticates like Azure, writes Azure's
+project pages, redirects hosted downloads to a second "blob" host, validates uploads as Azure
+does, proxies an upstream index that plays PyPI, records every request and injects faults.
+docs/azure-artifacts.md lists each answer with its evidence.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import email.parser
+import email.policy
 import hashlib
 import html
+import json
 import logging
 import re
 import secrets
@@ -22,24 +28,37 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
-from http import HTTPStatus
-from io import BytesIO
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
-from urllib.parse import quote
+from typing import Literal
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion
+from packaging.version import Version
 
 from tests.emulator import _azure
 from tests.emulator import _pypiserver
+from tests.emulator._blob import BlobStore
+from tests.emulator._blob import file_response
 from tests.emulator._faults import Faults
 from tests.emulator._faults import Rule
 from tests.emulator._server import DropConnection
 from tests.emulator._server import ServerThread
+from tests.emulator._upstream import UpstreamError
+from tests.emulator._upstream import UpstreamFile
+from tests.emulator._upstream import UpstreamLike
+from tests.emulator._upstream import UpstreamSource
 from tests.emulator.feed import DEFAULT_VIEWS
 from tests.emulator.feed import EmulatedFeed
+from tests.emulator.feed import StoredFile
+from tests.emulator.feed import same_version
 from tests.emulator.feed import segments
 from tests.emulator.feed import validate
+from tests.emulator.records import BlobRequest
 from tests.emulator.records import RecordedRequest
 from tests.emulator.records import RecordedUpload
 from tests.emulator.records import TokenGrant
@@ -53,9 +72,74 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tests.emulator")
 
+Mode = Literal["hosted", "server"]
+SignIn = Literal["redirect", "page"]
+
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-_MAX_BODY = 600 * 1024 * 1024  # Azure's per-file limit is 500 MB
-_HREF_RE = re.compile(r'href="[^"]*?/packages/([^"#/]+)(#[^"]*)?"')
+DEFAULT_COLLECTION = "DefaultCollection"
+MAX_FILE_SIZE = 524_288_000
+# Azure DevOps Server 2022's allowlist; hosted Azure's current one is unverified.
+SERVER_METADATA_VERSIONS: tuple[str, ...] = ("1.0", "1.1", "1.2", "2.0", "2.1")
+HOSTED_METADATA_VERSIONS: tuple[str, ...] = (*SERVER_METADATA_VERSIONS, "2.2", "2.3", "2.4")
+BLOB_HOST = "127.0.0.2"
+_MAX_BODY = 600 * 1024 * 1024
+# An unread request body makes the socket close with a reset that can hide the answer; bodies up
+# to this size are read after the answer is decided.
+_DRAIN_LIMIT = 8 * 1024 * 1024
+_PAT_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_PAT_RE = re.compile(r"^[a-z2-7]{52}$")
+_NEW_PAT_RE = re.compile(r"^[A-Za-z0-9]{84}$")
+_JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+_CONTENT_TYPES = {"text/plain", "text/x-rst", "text/markdown"}
+_MARKDOWN_VARIANTS = {"gfm", "commonmark"}
+
+
+def make_pat() -> str:
+    """A random token in the format of an Azure DevOps PAT (52 characters of a-z and 2-7)."""
+    return "".join(secrets.choice(_PAT_ALPHABET) for _ in range(52))
+
+
+def make_jwt(claims: dict[str, Any] | None = None) -> str:
+    """A random, unsigned token in JWT form (three base64url parts), like an Entra token."""
+
+    def part(data: dict[str, Any]) -> str:
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    payload = {"aud": "499b84ac-1321-427f-aa17-267ca6975798", "nonce": secrets.token_hex(8)}
+    payload.update(claims or {})
+    signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(payload)}.{signature}"
+
+
+def looks_like_token(token: str) -> bool:
+    """Well-formed as a PAT (52 or 84 characters) or a JWT: Azure tries to validate it."""
+    return bool(_PAT_RE.match(token) or _NEW_PAT_RE.match(token) or _JWT_RE.match(token))
+
+
+class _Body:
+    """The request body, read only when a handler needs it."""
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self._stream = environ.get("wsgi.input")
+        try:
+            self.length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            self.length = 0
+        self._data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self._data is None:
+            data = b""
+            if self.length > 0 and self._stream is not None:
+                data = self._stream.read(min(self.length, _MAX_BODY))
+            self._data = data
+        return self._data
+
+    def drain(self) -> None:
+        if self._data is None and 0 < self.length <= _DRAIN_LIMIT:
+            self.read()
 
 
 @dataclass
@@ -67,6 +151,9 @@ class _Context:
     raw_path: str
     query: str
     user_agent: str
+    host_url: str
+    body: _Body
+    activity_id: str = field(default_factory=lambda: secrets.token_hex(16))
     status: int | None = None
     scheme: str | None = None  # "basic", "bearer" or None (no usable Authorization header)
     username: str | None = None
@@ -78,10 +165,9 @@ class _Context:
     organization: str | None = None
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
 
-
-def _wsgi_str(text: str) -> str:
-    """A native WSGI string (bytes as latin-1) from real text."""
-    return text.encode("utf-8").decode("latin-1")
+    def __post_init__(self) -> None:
+        hexed = self.activity_id
+        self.activity_id = f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def _real_str(text: str) -> str:
@@ -94,9 +180,6 @@ def _real_str(text: str) -> str:
 
 def _parse_auth(header: str) -> tuple[str, str, str] | None:
     """(scheme, username, password) from an Authorization header; None when absent or unreadable."""
-    import base64
-    import binascii
-
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "basic" and value:
@@ -115,26 +198,57 @@ class FeedEmulator:
     """A local Azure Artifacts server for Python feeds. Use as a context manager or start/stop.
 
     `storage` holds one directory per feed (a temporary directory, removed at stop, when None).
-    `prefix` is the default server prefix of every feed (e.g. "/tfs"); `port=0` picks a free one.
+    `mode="hosted"` plays pkgs.dev.azure.com: Entra challenges, sign-in redirects, downloads
+    redirected (303) to a blob host on 127.0.0.2. `mode="server"` plays Azure DevOps Server 2022:
+    a `/tfs/{collection}` prefix and no organization segment, downloads answered (200) by the
+    same host, the metadata versions 1.0 to 2.1 only.
+    `prefix` overrides the default server prefix of every feed; `port=0` picks a free port.
+    `upstream` (a simple-index URL or an object with `.url`, such as PublicIndexServer) is the
+    upstream source of every feed unless `add_feed` says otherwise.
+    `sign_in="page"` answers anonymous requests without `X-TFS-FedAuthRedirect: Suppress` with a
+    203 sign-in page instead of a 302 to `{sign_in_host}/_signin`.
+    `metadata_versions` (or `max_metadata_version`, e.g. "2.2") sets the accepted upload
+    `metadata_version` form values. `max_file_size` is the upload size limit in bytes.
     """
 
     def __init__(
         self,
         storage: Path | None = None,
         *,
-        prefix: str = "",
+        prefix: str | None = None,
         port: int = 0,
         tenant_id: str = DEFAULT_TENANT,
         verbose: bool = False,
+        mode: Mode = "hosted",
+        collection: str = DEFAULT_COLLECTION,
+        upstream: UpstreamLike | None = None,
+        sign_in: SignIn = "redirect",
+        sign_in_host: str = _azure.SIGN_IN_HOST,
+        metadata_versions: Sequence[str] | None = None,
+        max_metadata_version: str | None = None,
+        max_file_size: int = MAX_FILE_SIZE,
     ) -> None:
+        if mode not in ("hosted", "server"):
+            raise ValueError(f"mode must be 'hosted' or 'server', not {mode!r}")
+        if sign_in not in ("redirect", "page"):
+            raise ValueError(f"sign_in must be 'redirect' or 'page', not {sign_in!r}")
         self._own_storage = storage is None
         self.storage = (
             Path(tempfile.mkdtemp(prefix="ado-emulator-")) if storage is None else storage
         )
         self.storage.mkdir(parents=True, exist_ok=True)
+        self.mode: Mode = mode
+        self.collection = collection
+        if prefix is None:
+            prefix = f"/tfs/{collection}" if mode == "server" else ""
         self.prefix = prefix
         self.tenant_id = tenant_id
         self.verbose = verbose
+        self.upstream = UpstreamSource(upstream) if upstream is not None else None
+        self.sign_in: SignIn = sign_in
+        self.sign_in_host = sign_in_host.rstrip("/")
+        self.metadata_versions = _metadata_allowlist(mode, metadata_versions, max_metadata_version)
+        self.max_file_size = max_file_size
         self._port = port
         self._lock = threading.Lock()
         self._feeds: list[EmulatedFeed] = []
@@ -143,30 +257,41 @@ class FeedEmulator:
         self._faults = Faults()
         self._stopping = threading.Event()
         self._server: ServerThread | None = None
+        self._blob_server: ServerThread | None = None
+        self._blob_store = BlobStore()
         self._stopped = False
 
     def __repr__(self) -> str:
         where = self.base_url if self._server else "not started"
-        return f"FeedEmulator({where}, feeds={self.feeds!r})"
+        return f"FeedEmulator({self.mode}, {where}, feeds={self.feeds!r})"
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind 127.0.0.1 and serve in background threads; returns once requests are accepted."""
+        """Bind 127.0.0.1 (and the blob host on 127.0.0.2 in hosted mode) and serve in
+        background threads; returns once requests are accepted."""
         if self._server is not None or self._stopped:
             raise RuntimeError("a FeedEmulator can be started once")
         self._server = ServerThread(self, host="127.0.0.1", port=self._port, verbose=self.verbose)
+        if self.mode == "hosted":
+            self._blob_server = ServerThread(
+                self._blob_store, host=BLOB_HOST, port=0, verbose=self.verbose
+            )
+            self._blob_store.base_url = f"http://{BLOB_HOST}:{self._blob_server.port}"
+            self._blob_server.start()
         self._server.start()
-        log.info("Azure Artifacts emulator listening on %s", self.base_url)
+        log.info("Azure Artifacts emulator (%s) listening on %s", self.mode, self.base_url)
 
     def stop(self) -> None:
-        """Stop serving, wait for running requests (delays are cut short) and free the port."""
+        """Stop serving, wait for running requests (delays are cut short) and free the ports."""
         if self._stopped:
             return
         self._stopped = True
         self._stopping.set()
         if self._server is not None:
             self._server.stop()
+        if self._blob_server is not None:
+            self._blob_server.stop()
         if self._own_storage:
             shutil.rmtree(self.storage, ignore_errors=True)
 
@@ -198,6 +323,18 @@ class FeedEmulator:
         """`http://127.0.0.1:PORT` (no trailing slash)."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def blob_url(self) -> str:
+        """`http://127.0.0.2:PORT`: the host hosted downloads are redirected to."""
+        if self._blob_server is None:
+            raise RuntimeError("only a started emulator in hosted mode has a blob host")
+        return self._blob_store.base_url
+
+    @property
+    def blob_requests(self) -> list[BlobRequest]:
+        """Every request the blob host answered, oldest first (a copy)."""
+        return self._blob_store.requests
+
     # -- configuration --------------------------------------------------------------------
 
     def add_feed(
@@ -209,15 +346,25 @@ class FeedEmulator:
         *,
         prefix: str | None = None,
         guid_links: bool = True,
+        upstream: UpstreamLike | Literal[False] | None = None,
     ) -> EmulatedFeed:
         """Create a feed (project-scoped when `project` is given, else organization-scoped).
 
-        `organization=None` leaves the organization segment out, for on-premises URLs whose
-        collection is part of `prefix` ("/tfs/DefaultCollection"). `prefix` overrides the
-        emulator's. With `guid_links` the index links downloads by project and feed GUID, as Azure
-        does; otherwise by name.
+        `organization=None` leaves the organization segment out. In server mode it is always
+        left out (a collection in the prefix takes its place), so the same call builds a feed in
+        either mode. `prefix` overrides the emulator's. With `guid_links` project pages link
+        downloads by GUID, as Azure does; otherwise by name. `upstream`: None uses the
+        emulator's upstream, False none, anything else this feed's own.
         """
+        if self.mode == "server":
+            organization = None
         validate(organization, project, feed)
+        if upstream is None:
+            source = self.upstream
+        elif upstream is False:
+            source = None
+        else:
+            source = UpstreamSource(upstream)
         with self._lock:
             candidate_scope = [
                 *segments(self.prefix if prefix is None else prefix),
@@ -241,6 +388,7 @@ class FeedEmulator:
                 prefix=self.prefix if prefix is None else prefix,
                 storage=storage,
                 guid_links=guid_links,
+                upstream=source,
             )
             self._feeds.append(emulated)
         return emulated
@@ -255,22 +403,28 @@ class FeedEmulator:
         token: str,
         *,
         write: bool = True,
+        role: str | None = None,
         expired: bool = False,
         feeds: Iterable[EmulatedFeed] | None = None,
         user_id: str | None = None,
+        packaging_scope: bool = True,
     ) -> TokenGrant:
-        """Accept `token` as a Basic password (any non-empty username) or a Bearer token.
+        """Accept `token` as the Basic password (any user name, even an empty one), as a Basic
+        user name with an empty password, or as a Bearer token.
 
-        `write=False` is a Packaging Read token. `expired` behaves like a wrong token. With `feeds`,
-        the identity holds a role on those feeds only (others answer 403 'ReadPackages').
+        `role` is "reader", "collaborator", "contributor" or "owner"; without it `write=False`
+        means reader and `write=True` contributor. `expired` answers Azure's expired-PAT 401.
+        With `feeds` the role holds on those feeds only (others answer 403 'ReadPackages').
+        `packaging_scope=False` is a valid token lacking the Packaging scope (401 TF400813).
         """
         if not token:
             raise ValueError("a token cannot be empty")
         grant = TokenGrant(
             token=token,
-            write=write,
+            role=role or ("contributor" if write else "reader"),
             expired=expired,
             feeds=None if feeds is None else frozenset(feeds),
+            packaging_scope=packaging_scope,
         )
         if user_id is not None:
             grant.user_id = user_id
@@ -278,18 +432,19 @@ class FeedEmulator:
             self._tokens[token] = grant
         return grant
 
-    def generate_token(self, *, write: bool = True) -> str:
-        """Create, register and return a random token."""
-        token = secrets.token_urlsafe(32)
-        self.add_token(token, write=write)
+    def generate_token(self, *, write: bool = True, role: str | None = None) -> str:
+        """Create, register and return a random token in PAT format."""
+        token = make_pat()
+        self.add_token(token, write=write, role=role)
         return token
 
     def expire_token(self, token: str) -> None:
-        """From now on `token` is answered like a wrong one (a PAT expiring mid-run)."""
+        """From now on `token` gets the expired-PAT answer (a PAT expiring mid-run)."""
         with self._lock:
             self._tokens[token].expired = True
 
     def revoke_token(self, token: str) -> None:
+        """Forget `token`: from now on it is a token that does not validate."""
         with self._lock:
             self._tokens.pop(token, None)
 
@@ -344,13 +499,14 @@ class FeedEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request handled so far, oldest first (a copy)."""
+        """Every request the feed host handled so far, oldest first (a copy)."""
         with self._lock:
             return list(self._requests)
 
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+        self._blob_store.clear_requests()
 
     def uploads(self, feed: EmulatedFeed | str | None = None) -> list[RecordedUpload]:
         """Upload attempts (accepted or not), optionally of one feed (object or feed name)."""
@@ -384,6 +540,57 @@ class FeedEmulator:
             raise LookupError(f"{len(matches)} feeds are named {feed!r}")
         return matches[0]
 
+    # -- upstream -------------------------------------------------------------------------
+
+    def save_upstream_version(self, feed: EmulatedFeed, name: str, version: str) -> list[str]:
+        """Save the upstream files of `name` `version` into `feed`; returns their names."""
+        if feed.upstream is None:
+            raise ValueError(f"{feed!r} has no upstream source")
+        listed = feed.upstream.files(name) or []
+        saved = []
+        for upstream_file in listed:
+            if same_version(upstream_file.version, version):
+                self._ingest(feed, upstream_file)
+                saved.append(upstream_file.filename)
+        return saved
+
+    def _ingest(self, feed: EmulatedFeed, upstream_file: UpstreamFile) -> Path:
+        """Copy an upstream file into the feed, byte for byte, marked as saved from there."""
+        assert feed.upstream is not None
+        existing = feed.file_path(upstream_file.filename)
+        if existing is not None:
+            return existing
+        data = feed.upstream.fetch(upstream_file)
+        with feed.upload_lock:
+            existing = feed.file_path(upstream_file.filename)
+            if existing is not None:
+                return existing
+            return feed.store(upstream_file.filename, data, origin=upstream_file.url)
+
+    def _available(
+        self, feed: EmulatedFeed, name: str, *, consult_upstream: bool
+    ) -> tuple[list[StoredFile], list[UpstreamFile]]:
+        """The stored files of `name` and the upstream files the feed offers besides them.
+
+        Upstream versions are offered until a version of the name is published to the feed
+        itself, unless the package allows external versions. Raises UpstreamError.
+        """
+        stored = feed.files_of(name)
+        own = [f for f in stored if not f.from_upstream]
+        offered: list[UpstreamFile] = []
+        if (
+            feed.upstream is not None
+            and consult_upstream
+            and (not own or feed.allows_external_versions(name))
+        ):
+            have = {f.filename.casefold() for f in stored}
+            offered = [
+                u
+                for u in feed.upstream.files(name) or []
+                if u.filename.casefold() not in have and not feed.is_deleted(u.name, u.version)
+            ]
+        return stored, offered
+
     # -- WSGI -----------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -394,6 +601,8 @@ class FeedEmulator:
             raw_path=str(environ.get("RAW_URI") or environ.get("PATH_INFO", "/")).split("?")[0],
             query=environ.get("QUERY_STRING", ""),
             user_agent=environ.get("HTTP_USER_AGENT", ""),
+            host_url=_host_url(environ),
+            body=_Body(environ),
         )
 
         def recording_start_response(
@@ -403,7 +612,9 @@ class FeedEmulator:
             return start_response(status, headers + ctx.extra_headers, exc_info)
 
         try:
-            return self._handle(environ, recording_start_response, ctx)
+            result = self._handle(environ, recording_start_response, ctx)
+            ctx.body.drain()
+            return result
         finally:
             record = RecordedRequest(
                 method=ctx.method,
@@ -447,9 +658,11 @@ class FeedEmulator:
             ctx.fault = "drop"
             raise DropConnection
 
-        body = self._read_body(environ)
-        ctx.extra_headers.extend(_azure.vss_headers(self.tenant_id, ctx.organization))
-
+        ctx.extra_headers.extend(
+            _azure.vss_headers(
+                self.tenant_id, ctx.organization, ctx.activity_id, hosted=self.mode == "hosted"
+            )
+        )
         if taken is not None:
             ctx.fault = "fail"
             rule = taken[1]
@@ -460,18 +673,7 @@ class FeedEmulator:
         if not isinstance(grant, TokenGrant):
             return grant
         ctx.extra_headers.append(("X-VSS-UserData", f"{grant.user_id}:{ctx.username or ''}"))
-        return self._route(environ, start_response, ctx, grant, body)
-
-    def _read_body(self, environ: WSGIEnvironment) -> bytes:
-        """Read the whole request body, so that an early error never resets the connection."""
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length <= 0:
-            return b""
-        data: bytes = environ["wsgi.input"].read(min(length, _MAX_BODY))
-        return data
+        return self._route(environ, start_response, ctx, grant)
 
     def _organization_hint(self, path: str) -> str | None:
         """The organization a path names, for the `X-VSS-AuthorizationEndpoint` header."""
@@ -492,24 +694,58 @@ class FeedEmulator:
     def _authenticate(
         self, environ: WSGIEnvironment, start_response: StartResponse, ctx: _Context
     ) -> TokenGrant | Iterable[bytes]:
-        challenge = _azure.challenge_headers(self.tenant_id)
-        if ctx.scheme is None or (ctx.scheme == "basic" and not ctx.username):
-            # No credentials: a Basic header with an empty user name counts as none.
-            return self._error(start_response, ctx, _azure.anonymous(), challenge)
+        hosted = self.mode == "hosted"
+        challenge = (
+            _azure.hosted_challenges(self.tenant_id)
+            if hosted
+            else _azure.server_challenges(ctx.host_url)
+        )
+        token: str | None = None
+        if ctx.scheme == "basic":
+            # The PAT may come as the password or, with an empty password, as the user name.
+            token = ctx.password or ctx.username or None
+        elif ctx.scheme == "bearer":
+            token = ctx.password
         with self._lock:
-            grant = self._tokens.get(ctx.password or "")
-        if grant is None or grant.expired:
-            if environ.get("HTTP_X_TFS_FEDAUTHREDIRECT", "").strip().lower() == "suppress":
+            grant = self._tokens.get(token) if token else None
+        if grant is not None:
+            if grant.expired:
+                return self._error(start_response, ctx, _azure.token_expired(), challenge)
+            if not grant.packaging_scope:
                 return self._error(
-                    start_response, ctx, _azure.not_authorized(ctx.username or ""), challenge
+                    start_response, ctx, _azure.not_authorized(grant.user_id), challenge
                 )
-            page = _azure.sign_in_page(ctx.organization)
+            return grant
+        if token and looks_like_token(token):
+            unknown = (
+                _azure.hosted_challenges(self.tenant_id, federated=False) if hosted else challenge
+            )
+            return self._error(start_response, ctx, _azure.unknown_token(), unknown)
+
+        # Anything else counts as anonymous.
+        if not hosted:
+            return self._error(start_response, ctx, _azure.anonymous(), challenge)
+        reply_to = ctx.host_url + ctx.raw_path + (f"?{ctx.query}" if ctx.query else "")
+        realm = ctx.host_url.split("://", 1)[-1]
+        target = _azure.sign_in_url(realm, reply_to).replace(
+            _azure.SIGN_IN_HOST, self.sign_in_host, 1
+        )
+        if environ.get("HTTP_X_TFS_FEDAUTHREDIRECT", "").strip().lower() == "suppress":
+            return self._error(
+                start_response,
+                ctx,
+                _azure.anonymous(),
+                [*challenge, ("X-TFS-FedAuthRedirect", target)],
+            )
+        if self.sign_in == "page":
+            page = _azure.sign_in_page(target)
             start_response(
                 "203 Non-Authoritative Information",
                 [("Content-Type", _azure.HTML), ("Content-Length", str(len(page)))],
             )
             return [b"" if ctx.method == "HEAD" else page]
-        return grant
+        start_response("302 Found", [("Location", target), ("Content-Length", "0")])
+        return [b""]
 
     def _error(
         self,
@@ -519,13 +755,9 @@ class FeedEmulator:
         extra: Sequence[tuple[str, str]] = (),
     ) -> Iterable[bytes]:
         body = error.body()
-        headers = [
-            ("Content-Type", _azure.JSON),
-            ("Content-Length", str(len(body))),
-            *error.extra_headers,
-            *extra,
-        ]
-        start_response(f"{error.status} {HTTPStatus(error.status).phrase}", headers)
+        headers = [("Content-Type", _azure.JSON)] if body else []
+        headers += [("Content-Length", str(len(body))), *error.extra_headers, *extra]
+        start_response(error.status_line(ctx.activity_id), headers)
         return [b"" if ctx.method == "HEAD" else body]
 
     def _route(
@@ -534,7 +766,6 @@ class FeedEmulator:
         start_response: StartResponse,
         ctx: _Context,
         grant: TokenGrant,
-        body: bytes,
     ) -> Iterable[bytes]:
         parts = ctx.path.split("/")[1:]
         marker = next((i for i, p in enumerate(parts) if p.casefold() == "_packaging"), None)
@@ -546,6 +777,20 @@ class FeedEmulator:
         ):
             return self._error(start_response, ctx, _azure.resource_not_found(ctx.path))
         scope, feed_part, rest = parts[:marker], parts[marker + 1], parts[marker + 3 :]
+        head = rest[0].casefold() if rest else ""
+
+        if head == "simple" and not "".join(rest[1:]):
+            # The feed root is no package list, and Azure answers it without looking the feed
+            # up: a missing feed and an existing one cannot be told apart here.
+            if ctx.method != "GET":
+                error = _azure.method_not_allowed(ctx.method, "GET")
+                return self._error(start_response, ctx, error)
+            start_response(
+                "404 Not Found",
+                [("Content-Type", _azure.TEXT), ("Content-Length", str(len(_azure.ROOT_BODY)))],
+            )
+            return [_azure.ROOT_BODY]
+
         feed_name, at, view = feed_part.partition("@")
         feed = next((f for f in self.feeds if f.matches(scope, feed_name)), None)
         if feed is None:
@@ -553,7 +798,7 @@ class FeedEmulator:
         if at:
             canonical_view = feed.view_name(view)
             if canonical_view is None:
-                return self._error(start_response, ctx, _azure.feed_not_found(feed_part))
+                return self._error(start_response, ctx, _azure.view_not_found(view))
             ctx.view = canonical_view
         ctx.feed = feed
         if grant.feeds is not None and feed not in grant.feeds:
@@ -561,71 +806,125 @@ class FeedEmulator:
                 start_response, ctx, _azure.lacks_permission(grant.user_id, "ReadPackages")
             )
 
-        mount = "/" + "/".join(parts[: marker + 3])
-        head = rest[0].casefold() if rest else ""
-        reading = ctx.method in ("GET", "HEAD")
         if head == "simple":
-            if not reading:
+            if ctx.method != "GET":
                 return self._error(
-                    start_response, ctx, _azure.method_not_allowed(ctx.method, "GET, HEAD")
+                    start_response, ctx, _azure.method_not_allowed(ctx.method, "GET")
                 )
-            return self._simple(environ, start_response, ctx, feed, mount, rest)
+            if len(rest) > 3 or (len(rest) == 3 and rest[2]):
+                return self._error(start_response, ctx, _azure.resource_not_found(ctx.path))
+            name = rest[1]
+            canonical = canonicalize_name(name)
+            if name != canonical or len(rest) == 2:
+                raw_parts = ctx.raw_path.split("/")
+                location = ctx.host_url + "/".join(raw_parts[: marker + 5]) + "/" + canonical + "/"
+                start_response(
+                    "301 Moved Permanently", [("Location", location), ("Content-Length", "0")]
+                )
+                return [b""]
+            return self._project_page(start_response, ctx, feed, grant, canonical)
         if head == "upload" and len(rest) <= 2 and not "".join(rest[1:]):
             if ctx.method != "POST":
                 return self._error(
                     start_response, ctx, _azure.method_not_allowed(ctx.method, "POST")
                 )
-            return self._upload(environ, start_response, ctx, feed, grant, mount, body)
-        if head in ("download", "packages") and len(rest) >= 2 and rest[-1]:
-            if not reading:
+            return self._upload(environ, start_response, ctx, feed, grant)
+        if head == "download" and len(rest) == 4 and rest[3]:
+            if ctx.method != "GET":
                 return self._error(
-                    start_response, ctx, _azure.method_not_allowed(ctx.method, "GET, HEAD")
+                    start_response, ctx, _azure.method_not_allowed(ctx.method, "GET")
                 )
-            return self._delegate(
-                environ, start_response, feed, mount, "/packages/" + rest[-1], ctx=ctx
+            return self._download(
+                environ, start_response, ctx, feed, grant, rest[1], rest[2], rest[3]
             )
         return self._error(start_response, ctx, _azure.resource_not_found(ctx.path))
 
-    def _simple(
+    def _project_page(
+        self,
+        start_response: StartResponse,
+        ctx: _Context,
+        feed: EmulatedFeed,
+        grant: TokenGrant,
+        name: str,
+    ) -> Iterable[bytes]:
+        # A Reader does not make the feed look a public name up until someone saved a version.
+        seen = any(f.from_upstream for f in feed.files_of(name))
+        try:
+            stored, offered = self._available(feed, name, consult_upstream=seen or grant.can_ingest)
+        except UpstreamError as error:
+            assert feed.upstream is not None
+            return self._error(
+                start_response, ctx, _azure.upstream_failed(feed.upstream.url, str(error))
+            )
+        entries: list[tuple[str, str, str | None, str]] = [
+            (f.filename, f.version, f.requires_python, f.sha256) for f in stored
+        ]
+        entries += [(u.filename, u.version, u.requires_python, u.sha256 or "") for u in offered]
+        if not entries:
+            return self._error(start_response, ctx, _azure.package_not_found(name, feed.name))
+        entries.sort(key=lambda e: (_version_sort(e[1]), e[0]))
+        links = []
+        for filename, _version, requires_python, sha256 in entries:
+            href = ctx.host_url + feed.download_path(filename, ctx.view)
+            fragment = f"#sha256={sha256}" if sha256 else ""
+            attribute = (
+                f' data-requires-python="{html.escape(requires_python)}"' if requires_python else ""
+            )
+            links.append(f'<a href="{href}{fragment}"{attribute}>{html.escape(filename)}</a><br/>')
+        page = (
+            f"<!DOCTYPE html>\n<html><head><title>Links for {name}</title></head>"
+            f"<body><h1>Links for {name}</h1>{''.join(links)}</body></html>"
+        ).encode()
+        start_response(
+            "200 OK", [("Content-Type", _azure.PAGE_HTML), ("Content-Length", str(len(page)))]
+        )
+        return [page]
+
+    def _download(
         self,
         environ: WSGIEnvironment,
         start_response: StartResponse,
         ctx: _Context,
         feed: EmulatedFeed,
-        mount: str,
-        rest: list[str],
+        grant: TokenGrant,
+        name: str,
+        version: str,
+        filename: str,
     ) -> Iterable[bytes]:
-        path_info = "/" + "/".join(["simple", *rest[1:]])  # the segment is case-insensitive
-        is_project_page = len(rest) == 3 and rest[1] and not rest[2]
-        if not is_project_page or ctx.method == "HEAD":
-            return self._delegate(environ, start_response, feed, mount, path_info, ctx=ctx)
-
-        # Project page: pypiserver's links point at its own /packages/; Azure's at /pypi/download/.
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        chunks = self._delegate(environ, capture, feed, mount, path_info, ctx=None)
-        try:
-            page = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        if captured["status"].startswith("200"):
-            host = _host_url(environ)
-
-            def link(match: re.Match[str]) -> str:
-                filename = html.unescape(match.group(1))
-                url = host + feed.download_path(filename) + (match.group(2) or "")
-                return f'href="{html.escape(url)}"'
-
-            page = _HREF_RE.sub(link, page.decode("utf-8")).encode("utf-8")
-        start_response(captured["status"], [*headers, ("Content-Length", str(len(page)))])
-        return [page]
+        guessed = _pypiserver.name_and_version(filename)
+        missing = _azure.file_not_found(filename, name, version, feed.name)
+        if (
+            guessed is None
+            or canonicalize_name(guessed[0]) != canonicalize_name(name)
+            or not same_version(guessed[1], version)
+        ):
+            return self._error(start_response, ctx, missing)
+        path = feed.file_path(filename)
+        if path is None:
+            try:
+                _, offered = self._available(feed, name, consult_upstream=True)
+                wanted = next(
+                    (u for u in offered if u.filename.casefold() == filename.casefold()), None
+                )
+                if wanted is None:
+                    return self._error(start_response, ctx, missing)
+                if not grant.can_ingest:
+                    error = _azure.lacks_permission(grant.user_id, "AddUpstreamPackage")
+                    return self._error(start_response, ctx, error)
+                path = self._ingest(feed, wanted)
+            except UpstreamError as failure:
+                assert feed.upstream is not None
+                error = _azure.upstream_failed(feed.upstream.url, str(failure))
+                return self._error(start_response, ctx, error)
+        if self.mode == "hosted":
+            location = self._blob_store.sign(path, path.name, feed.feed_id)
+            start_response("303 See Other", [("Location", location), ("Content-Length", "0")])
+            return [b""]
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Disposition", f'attachment; filename="{path.name}"'),
+        ]
+        return file_response(environ, start_response, path.read_bytes(), headers)
 
     def _upload(
         self,
@@ -634,10 +933,18 @@ class FeedEmulator:
         ctx: _Context,
         feed: EmulatedFeed,
         grant: TokenGrant,
-        mount: str,
-        body: bytes,
     ) -> Iterable[bytes]:
-        form = _pypiserver.parse_multipart(environ.get("CONTENT_TYPE", ""), body)
+        def refuse(error: _azure.AzureError) -> Iterable[bytes]:
+            return self._error(start_response, ctx, error)
+
+        if ctx.view is not None:
+            return refuse(_azure.view_is_read_only(f"{feed.name}@{ctx.view}"))
+        if not grant.write:
+            return refuse(_azure.lacks_permission(grant.user_id, "AddPackage"))
+        # Decided from the header alone: the body of a too large upload is never read.
+        if ctx.body.length > self.max_file_size:
+            return refuse(_azure.too_large(self.max_file_size))
+        form = _pypiserver.parse_multipart(environ.get("CONTENT_TYPE", ""), ctx.body.read())
         if form is not None and form.filename:
             guessed = _pypiserver.name_and_version(form.filename) or ("", "")
             ctx.upload = UploadInfo(
@@ -645,100 +952,136 @@ class FeedEmulator:
                 name=form.fields.get("name") or guessed[0],
                 version=form.fields.get("version") or guessed[1],
             )
-        if ctx.view is not None:
-            return self._error(start_response, ctx, _azure.view_is_read_only(feed.name, ctx.view))
-        if not grant.write:
-            return self._error(
-                start_response, ctx, _azure.lacks_permission(grant.user_id, "AddPackage")
-            )
         if form is None:
-            return self._error(
-                start_response, ctx, _azure.bad_upload("The request is not multipart/form-data.")
-            )
+            return refuse(_azure.bad_upload("The request is not multipart/form-data."))
         action = form.fields.get(":action")
         if action != "file_upload":
-            return self._error(
-                start_response,
-                ctx,
-                _azure.bad_upload(f"The ':action' value {action!r} is not supported."),
-            )
+            return refuse(_azure.bad_upload(f"The ':action' value {action!r} is not supported."))
         info = ctx.upload
         if info is None or form.content is None:
-            return self._error(
-                start_response, ctx, _azure.bad_upload("The upload has no 'content' file.")
-            )
+            return refuse(_azure.bad_upload("The upload has no 'content' file."))
         if _pypiserver.name_and_version(info.filename) is None or "/" in info.filename:
-            return self._error(
-                start_response,
-                ctx,
-                _azure.bad_upload(f"'{info.filename}' is not a valid Python package file name."),
+            return refuse(
+                _azure.bad_upload(f"'{info.filename}' is not a valid Python package file name.")
             )
-        for algorithm in ("sha256", "md5"):
-            claimed = form.fields.get(f"{algorithm}_digest")
-            actual = hashlib.new(algorithm, form.content).hexdigest()
+        problem = self._check_form(form, info)
+        if problem is not None:
+            return refuse(_azure.bad_upload(problem))
+        conflict = self._check_feed(feed, info)
+        if conflict is not None:
+            return refuse(conflict)
+        if feed.upstream is not None:
+            try:
+                listed = feed.upstream.files(info.name) or []
+            except UpstreamError as failure:
+                return refuse(_azure.upstream_failed(feed.upstream.url, str(failure)))
+            if any(same_version(u.version, info.version) for u in listed):
+                return refuse(_azure.exists_upstream(info.name, info.version))
+        with feed.upload_lock:
+            # Checked again: a concurrent upload of the same file may have won meanwhile.
+            if feed.has_file(info.filename):
+                return refuse(_azure.file_exists(feed.name, info.filename, info.name, info.version))
+            feed.store(info.filename, form.content)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    def _check_form(self, form: _pypiserver.UploadForm, info: UploadInfo) -> str | None:
+        """The first validation an upload's form fails, as Azure's 400 message; else None."""
+        fields, lists = form.fields, form.lists
+        assert form.content is not None
+        metadata_version = fields.get("metadata_version")
+        if metadata_version is not None and metadata_version not in self.metadata_versions:
+            return (
+                f"Metadata version '{metadata_version}' is unsupported. "
+                f"Supported versions are: {','.join(self.metadata_versions)}."
+            )
+        for algorithm in ("md5", "sha256", "blake2_256"):
+            claimed = fields.get(f"{algorithm}_digest")
+            if algorithm == "blake2_256":
+                actual = hashlib.blake2b(form.content, digest_size=32).hexdigest()
+            else:
+                actual = hashlib.new(algorithm, form.content).hexdigest()
             if claimed and claimed.lower() != actual:
-                return self._error(
-                    start_response,
-                    ctx,
-                    _azure.bad_upload(
-                        f"The {algorithm} digest of '{info.filename}' does not match the content."
-                    ),
-                )
+                return f"The {algorithm} digest of '{info.filename}' does not match the content."
+        try:
+            local = Version(info.version).local
+        except InvalidVersion:
+            local = info.version.partition("+")[2] or None
+        if local:
+            return (
+                f"The version '{info.version}' has a local version label ('+{local}'). "
+                "Local versions cannot be published to the feed."
+            )
+        for requirement in lists.get("requires_dist", []):
+            try:
+                parsed = Requirement(requirement)
+            except InvalidRequirement:
+                continue
+            if parsed.url:
+                return "Packages with direct (URL) references in Requires-Dist are not allowed."
+        for entry in lists.get("project_urls", []):
+            label = entry.partition(",")[0].strip()
+            if len(label) > 32:
+                return f"The Project-URL label '{label}' is longer than 32 characters."
+        summary = fields.get("summary")
+        if summary is not None and (len(summary) >= 512 or "\n" in summary or "\r" in summary):
+            return "The summary must be a single line shorter than 512 characters."
+        content_type = fields.get("description_content_type")
+        if content_type and not _valid_description_type(content_type):
+            return f"The description content type '{content_type}' is not valid."
+        return None
+
+    def _check_feed(self, feed: EmulatedFeed, info: UploadInfo) -> _azure.AzureError | None:
+        """Conflicts with what the feed holds: deleted version, same file, second sdist."""
         with feed.upload_lock:
             if feed.is_deleted(info.name, info.version):
-                error = _azure.version_deleted(feed.name, info.name, info.version)
-                return self._error(start_response, ctx, error)
+                return _azure.version_deleted(info.name, info.version)
             if feed.has_file(info.filename):
-                error = _azure.file_exists(feed.name, info.filename, info.name, info.version)
-                return self._error(start_response, ctx, error)
-            result = self._delegate(
-                environ, start_response, feed, mount, "/", ctx=ctx, method="POST", body=body
-            )
-            return list(result)
-
-    def _delegate(
-        self,
-        environ: WSGIEnvironment,
-        start_response: StartResponse,
-        feed: EmulatedFeed,
-        mount: str,
-        path_info: str,
-        *,
-        ctx: _Context | None,
-        method: str | None = None,
-        body: bytes | None = None,
-    ) -> Iterable[bytes]:
-        """Hand the request to the feed's pypiserver app, mounted at `mount` (.../pypi)."""
-        env = {k: v for k, v in environ.items() if not k.startswith("bottle.")}
-        env.pop(
-            "HTTP_AUTHORIZATION", None
-        )  # authenticated already; keep the token out of pypiserver
-        if ctx is not None and ctx.username:
-            env["REMOTE_USER"] = ctx.username
-        env["SCRIPT_NAME"] = _wsgi_str(mount)
-        env["PATH_INFO"] = _wsgi_str(path_info)
-        env["wsgi.errors"] = _pypiserver.ERRORS
-        if method is not None:
-            env["REQUEST_METHOD"] = method
-        env["wsgi.input"] = BytesIO(body or b"")
-        env["CONTENT_LENGTH"] = str(len(body or b""))
-
-        def encoding_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            # bottle builds redirects from the decoded SCRIPT_NAME ("Fabrikam Web"): encode them.
-            headers = [
-                (key, quote(value, safe=_URL_SAFE) if key.lower() == "location" else value)
-                for key, value in headers
-            ]
-            return start_response(status, headers, exc_info)
-
-        result: Iterable[bytes] = feed.app(env, encoding_start_response)
-        return result
+                return _azure.file_exists(feed.name, info.filename, info.name, info.version)
+        if info.filename.endswith(_SDIST_SUFFIXES):
+            for existing in feed.files_of(info.name):
+                if existing.filename.endswith(_SDIST_SUFFIXES) and same_version(
+                    existing.version, info.version
+                ):
+                    return _azure.bad_upload(
+                        f"'{info.name} {info.version}' already has a source distribution "
+                        f"('{existing.filename}'): only one is allowed per version."
+                    )
+        return None
 
 
-# Characters a URL may carry as they are; "%" keeps escapes bottle already made.
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+def _metadata_allowlist(
+    mode: Mode, versions: Sequence[str] | None, maximum: str | None
+) -> tuple[str, ...]:
+    if versions is not None:
+        return tuple(versions)
+    default = SERVER_METADATA_VERSIONS if mode == "server" else HOSTED_METADATA_VERSIONS
+    if maximum is None:
+        return default
+    ceiling = Version(maximum)
+    return tuple(v for v in HOSTED_METADATA_VERSIONS if Version(v) <= ceiling)
+
+
+def _valid_description_type(value: str) -> bool:
+    header = email.parser.HeaderParser(policy=email.policy.HTTP).parsestr(
+        f"Content-Type: {value}\r\n\r\n"
+    )
+    if header.get_content_type() not in _CONTENT_TYPES or "/" not in value:
+        return False
+    charset = header.get_param("charset")
+    if charset is not None and str(charset).lower() != "utf-8":
+        return False
+    variant = header.get_param("variant")
+    return variant is None or (
+        header.get_content_type() == "text/markdown" and str(variant).lower() in _MARKDOWN_VARIANTS
+    )
+
+
+def _version_sort(version: str) -> tuple[int, Version, str]:
+    try:
+        return (0, Version(version), "")
+    except InvalidVersion:
+        return (1, Version("0"), version)
 
 
 def _same_feed(actual: EmulatedFeed, wanted: EmulatedFeed | str) -> bool:

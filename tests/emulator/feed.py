@@ -1,12 +1,15 @@
-"""One emulated Azure Artifacts feed: names, URLs, storage and its pypiserver app."""
+"""One emulated Azure Artifacts feed: names, GUIDs, URLs, storage and upstream bookkeeping."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -21,6 +24,7 @@ from tests.emulator.records import RecordedUpload
 
 
 if TYPE_CHECKING:
+    from tests.emulator._upstream import UpstreamSource
     from tests.emulator.emulator import FeedEmulator
 
 
@@ -41,6 +45,45 @@ def _version_key(version: str) -> Version | str:
         return Version(version)
     except InvalidVersion:
         return version
+
+
+def normalized_version(version: str) -> str:
+    """The version as Azure writes it in download links: trailing `.0` release parts dropped."""
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return version
+    release = list(parsed.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    text = ".".join(str(part) for part in release)
+    if parsed.epoch:
+        text = f"{parsed.epoch}!{text}"
+    if parsed.pre is not None:
+        text += f"{parsed.pre[0]}{parsed.pre[1]}"
+    if parsed.post is not None:
+        text += f".post{parsed.post}"
+    if parsed.dev is not None:
+        text += f".dev{parsed.dev}"
+    if parsed.local:
+        text += f"+{parsed.local}"
+    return text
+
+
+def same_version(a: str, b: str) -> bool:
+    return _version_key(a) == _version_key(b)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A distribution file held by the feed."""
+
+    filename: str
+    name: str  # as the file name spells it
+    version: str
+    sha256: str
+    requires_python: str | None
+    from_upstream: bool
 
 
 def validate(organization: str | None, project: str | None, feed: str) -> None:
@@ -66,7 +109,7 @@ def validate(organization: str | None, project: str | None, feed: str) -> None:
 
 
 class EmulatedFeed:
-    """One Azure Artifacts feed: its URLs, its storage and its pypiserver app."""
+    """One Azure Artifacts feed: its URLs, its storage and what came from its upstream."""
 
     def __init__(
         self,
@@ -79,6 +122,7 @@ class EmulatedFeed:
         prefix: str,
         storage: Path,
         guid_links: bool,
+        upstream: UpstreamSource | None = None,
     ) -> None:
         self._emulator = emulator
         self.organization = organization
@@ -88,6 +132,7 @@ class EmulatedFeed:
         self.prefix = "/" + "/".join(segments(prefix)) if segments(prefix) else ""
         self.storage = storage
         self.guid_links = guid_links
+        self.upstream = upstream
         scope = "/".join(s.casefold() for s in (*segments(prefix), organization or ""))
         self.project_id: str | None = (
             str(uuid.uuid5(_GUID_NAMESPACE, f"{scope}/{project.casefold()}")) if project else None
@@ -96,8 +141,15 @@ class EmulatedFeed:
             uuid.uuid5(_GUID_NAMESPACE, f"{scope}/{project or ''}/{name}".casefold())
         )
         self._deleted: set[tuple[str, Version | str]] = set()
+        self._external_allowed: set[str] = set()
+        self._metadata_cache: dict[tuple[str, int, int], tuple[str, str | None]] = {}
         self.upload_lock = threading.Lock()
-        self.app = _pypiserver.make_app(storage)
+        self._origins_file = storage / ".upstream-origins.json"
+        self._origins: dict[str, str] = (
+            json.loads(self._origins_file.read_text(encoding="utf-8"))
+            if self._origins_file.is_file()
+            else {}
+        )
 
     def __repr__(self) -> str:
         scope = "/".join(p for p in (self.organization, self.project, self.name) if p)
@@ -123,9 +175,22 @@ class EmulatedFeed:
             return wanted == given
         return wanted[:-1] == given[:-1] and given[-1] in (wanted[-1], self.project_id)
 
+    def view_id(self, view: str) -> str:
+        """The GUID of one of the feed's views."""
+        canonical = self.view_name(view)
+        if canonical is None:
+            raise ValueError(f"feed {self.name!r} has no view {view!r}")
+        return self._view_guid(canonical)
+
+    def _view_guid(self, view: str) -> str:
+        return str(uuid.uuid5(_GUID_NAMESPACE, f"{self.feed_id}@{view.casefold()}"))
+
     def view_name(self, view: str) -> str | None:
-        """The configured spelling of `view` (views are case-insensitive), or None."""
-        return next((v for v in self.views if v.casefold() == view.casefold()), None)
+        """The configured spelling of `view`, given by name (any case) or GUID; else None."""
+        for candidate in self.views:
+            if view.casefold() in (candidate.casefold(), self._view_guid(candidate)):
+                return candidate
+        return None
 
     def path(self, view: str | None = None, *, by_guid: bool = False) -> str:
         """The percent-encoded feed path ending in `/pypi` (no host, no trailing slash)."""
@@ -136,7 +201,7 @@ class EmulatedFeed:
         if view is not None:
             if self.view_name(view) is None:
                 raise ValueError(f"feed {self.name!r} has no view {view!r}")
-            feed = f"{feed}@{view}"
+            feed = f"{feed}@{self.view_id(view) if by_guid else view}"
         parts = [quote(s, safe="") for s in scope] + [quote(feed, safe="@"), "pypi"]
         parts.insert(len(scope), "_packaging")
         return "/" + "/".join(parts)
@@ -148,6 +213,7 @@ class EmulatedFeed:
 
     @property
     def index_url(self) -> str:
+        """`.../pypi/simple/`: the URL users configure. Azure answers 404 on it by itself."""
         return f"{self.url}/simple/"
 
     @property
@@ -172,29 +238,103 @@ class EmulatedFeed:
         base = self.view_url(view) if view else self.index_url
         return f"{base}{canonicalize_name(name)}/"
 
-    def download_path(self, filename: str) -> str:
-        """Azure's download path for a stored file: `.../pypi/download/{name}/{version}/{file}`."""
+    def download_path(self, filename: str, view: str | None = None) -> str:
+        """Azure's download path: `.../pypi/download/{name}/{normalized version}/{file}`."""
         guessed = _pypiserver.name_and_version(filename)
         name, version = guessed if guessed else ("unknown", "0")
-        tail = "/".join(quote(p, safe="") for p in (canonicalize_name(name), version, filename))
-        return f"{self.path(by_guid=self.guid_links)}/download/{tail}"
+        tail = "/".join(
+            quote(p, safe="")
+            for p in (canonicalize_name(name), normalized_version(version), filename)
+        )
+        return f"{self.path(view, by_guid=self.guid_links)}/download/{tail}"
 
-    def download_url(self, filename: str) -> str:
-        return self._emulator.base_url + self.download_path(filename)
+    def download_url(self, filename: str, view: str | None = None) -> str:
+        return self._emulator.base_url + self.download_path(filename, view)
 
     # -- storage --------------------------------------------------------------------------
 
     def stored_files(self) -> list[str]:
-        """File names in the feed's storage, sorted."""
+        """File names in the feed's storage (published, seeded and saved from upstream), sorted."""
         return sorted(
             p.name for p in self.storage.iterdir() if p.is_file() and not p.name.startswith(".")
         )
 
+    def upstream_files(self) -> list[str]:
+        """The stored files that were saved from the upstream source, sorted."""
+        stored = set(self.stored_files())
+        with self.upload_lock:
+            return sorted(f for f in self._origins if f in stored)
+
+    def own_files(self) -> list[str]:
+        """The stored files published or seeded into the feed itself, sorted."""
+        upstream = set(self.upstream_files())
+        return [f for f in self.stored_files() if f not in upstream]
+
+    def is_from_upstream(self, filename: str) -> bool:
+        with self.upload_lock:
+            return filename in self._origins
+
+    def upstream_origin(self, filename: str) -> str | None:
+        """The upstream URL a saved file was copied from, or None for the feed's own files."""
+        with self.upload_lock:
+            return self._origins.get(filename)
+
     def has_file(self, filename: str) -> bool:
         return any(f.casefold() == filename.casefold() for f in self.stored_files())
 
+    def file_path(self, filename: str) -> Path | None:
+        """The stored file `filename` (case-insensitive) unless its version was deleted."""
+        match = next((f for f in self.stored_files() if f.casefold() == filename.casefold()), None)
+        if match is None:
+            return None
+        guessed = _pypiserver.name_and_version(match)
+        if guessed and self.is_deleted(*guessed):
+            return None
+        return self.storage / match
+
+    def files_of(self, name: str) -> list[StoredFile]:
+        """The stored, not deleted files of project `name`, in version order."""
+        wanted = canonicalize_name(name)
+        result = []
+        for filename in self.stored_files():
+            guessed = _pypiserver.name_and_version(filename)
+            if guessed is None or canonicalize_name(guessed[0]) != wanted:
+                continue
+            if self.is_deleted(*guessed):
+                continue
+            sha256, requires_python = self._file_metadata(self.storage / filename)
+            result.append(
+                StoredFile(
+                    filename,
+                    guessed[0],
+                    guessed[1],
+                    sha256,
+                    requires_python,
+                    self.is_from_upstream(filename),
+                )
+            )
+        result.sort(key=lambda f: (_sort_key(f.version), f.filename))
+        return result
+
+    def _file_metadata(self, path: Path) -> tuple[str, str | None]:
+        from tests.emulator.packages import read_core_metadata
+
+        stat = path.stat()
+        key = (path.name, stat.st_mtime_ns, stat.st_size)
+        cached = self._metadata_cache.get(key)
+        if cached is None:
+            data = path.read_bytes()
+            metadata = read_core_metadata(path)
+            requires = metadata.get("Requires-Python") if metadata is not None else None
+            cached = (hashlib.sha256(data).hexdigest(), str(requires) if requires else None)
+            self._metadata_cache[key] = cached
+        return cached
+
     def add_file(self, path: Path) -> Path:
-        """Seed: copy a distribution file straight into the feed's storage (no upload recorded)."""
+        """Seed: copy a distribution file straight into the feed's storage (no upload recorded).
+
+        Seeded files count as published to the feed itself.
+        """
         if _pypiserver.name_and_version(path.name) is None:
             raise ValueError(f"not a distribution file name: {path.name!r}")
         target = self.storage / path.name
@@ -218,6 +358,37 @@ class EmulatedFeed:
         return build(
             self.storage, name, version, requires=requires, requires_python=requires_python
         )
+
+    def store(self, filename: str, content: bytes, *, origin: str | None = None) -> Path:
+        """Write a file into the storage; `origin` marks it as saved from that upstream URL."""
+        target = self.storage / filename
+        target.write_bytes(content)
+        if origin is not None:
+            self._origins[filename] = origin
+            self._origins_file.write_text(json.dumps(self._origins, indent=1), encoding="utf-8")
+        return target
+
+    def save_upstream_version(self, name: str, version: str) -> list[str]:
+        """Save every upstream file of `name` `version` into the feed, as a Collaborator's
+        download would. Returns the saved file names."""
+        return self._emulator.save_upstream_version(self, name, version)
+
+    def allow_external_versions(self, name: str, allowed: bool = True) -> None:
+        """The per-package "Allow external versions" setting (off by default).
+
+        Off: once `name` has a version published to the feed itself, its upstream versions are
+        no longer offered. It can be set before the package exists.
+        """
+        key = canonicalize_name(name)
+        with self.upload_lock:
+            if allowed:
+                self._external_allowed.add(key)
+            else:
+                self._external_allowed.discard(key)
+
+    def allows_external_versions(self, name: str) -> bool:
+        with self.upload_lock:
+            return canonicalize_name(name) in self._external_allowed
 
     def delete_version(self, name: str, version: str) -> list[str]:
         """Delete every file of `name` `version`; the version can never be published again.
@@ -243,3 +414,10 @@ class EmulatedFeed:
 
     def requests(self) -> list[RecordedRequest]:
         return [r for r in self._emulator.requests if r.feed is self]
+
+
+def _sort_key(version: str) -> tuple[int, Version, str]:
+    try:
+        return (0, Version(version), "")
+    except InvalidVersion:
+        return (1, Version("0"), version)

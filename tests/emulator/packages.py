@@ -8,6 +8,7 @@ multipart form of the legacy upload API (`:action=file_upload`); `upload_file` p
 from __future__ import annotations
 
 import base64
+import email.message
 import email.parser
 import hashlib
 import io
@@ -36,9 +37,10 @@ def _metadata(
     summary: str,
     requires: Sequence[str],
     requires_python: str | None,
+    metadata_version: str = "2.1",
 ) -> str:
     lines = [
-        "Metadata-Version: 2.1",
+        f"Metadata-Version: {metadata_version}",
         f"Name: {name}",
         f"Version: {version}",
         f"Summary: {summary}",
@@ -63,6 +65,7 @@ def build_wheel(
     requires_python: str | None = None,
     summary: str = "A tiny package built for tests.",
     modules: Mapping[str, str] | None = None,
+    metadata_version: str = "2.1",
 ) -> Path:
     """Write `{dist}-{version}-py3-none-any.whl` into `directory` and return its path.
 
@@ -78,7 +81,12 @@ def build_wheel(
         ).items()
     }
     files[f"{info}/METADATA"] = _metadata(
-        name, version, summary=summary, requires=requires, requires_python=requires_python
+        name,
+        version,
+        summary=summary,
+        requires=requires,
+        requires_python=requires_python,
+        metadata_version=metadata_version,
     ).encode("utf-8")
     files[f"{info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: tests.emulator\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
@@ -105,6 +113,7 @@ def build_sdist(
     requires: Sequence[str] = (),
     requires_python: str | None = None,
     summary: str = "A tiny package built for tests.",
+    metadata_version: str = "2.1",
 ) -> Path:
     """Write `{dist}-{version}.tar.gz` (PKG-INFO, pyproject.toml, one module) into `directory`."""
     dist = distribution_name(name)
@@ -126,7 +135,12 @@ def build_sdist(
     )
     files = {
         f"{root}/PKG-INFO": _metadata(
-            name, version, summary=summary, requires=requires, requires_python=requires_python
+            name,
+            version,
+            summary=summary,
+            requires=requires,
+            requires_python=requires_python,
+            metadata_version=metadata_version,
         ),
         f"{root}/pyproject.toml": pyproject,
         f"{root}/{dist}/__init__.py": f'__version__ = "{version}"\n',
@@ -146,28 +160,64 @@ def build_sdist(
     return target
 
 
-def upload_fields(
-    path: Path, *, name: str | None = None, version: str | None = None
-) -> dict[str, str]:
+FormFields = dict[str, str | list[str]]
+
+
+def upload_fields(path: Path, *, name: str | None = None, version: str | None = None) -> FormFields:
     """The form fields twine and Poetry send with `:action=file_upload` for the file at `path`.
 
-    Name and version default to what the file name says.
+    The core metadata fields (`metadata_version`, `summary`, `requires_python`, `requires_dist`,
+    `project_urls`, ...) come from the archive's METADATA/PKG-INFO, named as the upload API
+    names them; name and version default to what the archive says.
     """
     data = path.read_bytes()
     guessed_name, guessed_version = _read_name_and_version(path)
     is_wheel = path.name.endswith(".whl")
-    return {
+    fields: FormFields = {
         ":action": "file_upload",
         "protocol_version": "1",
         "metadata_version": "2.1",
-        "name": name or guessed_name,
-        "version": version or guessed_version,
-        "filetype": "bdist_wheel" if is_wheel else "sdist",
-        "pyversion": "py3" if is_wheel else "source",
-        "md5_digest": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-        "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
     }
+    metadata = read_core_metadata(path)
+    if metadata is not None:
+        for key in set(metadata.keys()):
+            values = [str(v) for v in metadata.get_all(key) or []]
+            field = key.lower().replace("-", "_")
+            if field in _MULTIPLE_USE:
+                fields[_MULTIPLE_USE[field]] = values
+            elif values:
+                fields[field] = values[0]
+        body = metadata.get_payload()
+        if isinstance(body, str) and body.strip():
+            fields["description"] = body
+    fields.update(
+        {
+            "name": name or guessed_name,
+            "version": version or guessed_version,
+            "filetype": "bdist_wheel" if is_wheel else "sdist",
+            "pyversion": "py3" if is_wheel else "source",
+            "md5_digest": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            "sha256_digest": hashlib.sha256(data).hexdigest(),
+            "blake2_256_digest": hashlib.blake2b(data, digest_size=32).hexdigest(),
+        }
+    )
+    return fields
+
+
+# Core metadata fields that may repeat, and their upload-API form field names.
+_MULTIPLE_USE = {
+    "classifier": "classifiers",
+    "requires_dist": "requires_dist",
+    "provides_extra": "provides_extra",
+    "project_url": "project_urls",
+    "platform": "platform",
+    "supported_platform": "supported_platform",
+    "license_file": "license_file",
+    "dynamic": "dynamic",
+    "requires_external": "requires_external",
+    "provides_dist": "provides_dist",
+    "obsoletes_dist": "obsoletes_dist",
+}
 
 
 def upload_file(
@@ -176,7 +226,7 @@ def upload_file(
     *,
     auth: tuple[str, str] | None,
     headers: Mapping[str, str] | None = None,
-    fields: Mapping[str, str] | None = None,
+    fields: Mapping[str, str | list[str]] | None = None,
     timeout: float = 30,
 ) -> requests.Response:
     """POST `path` to `url` as a twine-style multipart upload and return the response."""
@@ -194,8 +244,8 @@ def upload_file(
         )
 
 
-def _read_name_and_version(path: Path) -> tuple[str, str]:
-    """Name and version from the archive's METADATA/PKG-INFO, else from the file name."""
+def read_core_metadata(path: Path) -> email.message.Message | None:
+    """The METADATA (wheel) or PKG-INFO (sdist) of a distribution file; None when unreadable."""
     text = ""
     try:
         if path.name.endswith(".whl"):
@@ -211,9 +261,14 @@ def _read_name_and_version(path: Path) -> tuple[str, str]:
                 )
                 extracted = archive.extractfile(info)
                 text = extracted.read().decode("utf-8") if extracted else ""
-    except (OSError, StopIteration, zipfile.BadZipFile, tarfile.TarError):
+    except (OSError, StopIteration, UnicodeDecodeError, zipfile.BadZipFile, tarfile.TarError):
         text = ""
-    headers = email.parser.HeaderParser().parsestr(text) if text else None
+    return email.parser.Parser().parsestr(text) if text else None
+
+
+def _read_name_and_version(path: Path) -> tuple[str, str]:
+    """Name and version from the archive's METADATA/PKG-INFO, else from the file name."""
+    headers = read_core_metadata(path)
     if headers is not None and headers.get("Name") and headers.get("Version"):
         return str(headers["Name"]), str(headers["Version"])
     return _name_and_version(path.name)

@@ -4,21 +4,26 @@ Load with `pytest_plugins = ["tests.emulator.pytest_plugin"]` in tests/conftest.
 
 - `ado_emulator`: a started emulator per test with a project-scoped feed (organization "contoso",
   project "Fabrikam Web", feed "team-feed"), an organization-scoped feed ("contoso/org-feed") and
-  a read, a write and an expired token.
-- `ado_emulator_factory`: builds further emulators (another prefix, other feeds); each is stopped
-  at teardown.
+  a reader, a contributor and an expired token (all in PAT format), in hosted mode without an
+  upstream.
+- `ado_emulator_factory`: builds further emulators (`mode="server"`, `upstream=...`, another
+  prefix, other feeds); each is stopped at teardown.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.emulator._upstream import UpstreamLike
+from tests.emulator.emulator import MAX_FILE_SIZE
 from tests.emulator.emulator import FeedEmulator
+from tests.emulator.emulator import Mode
+from tests.emulator.emulator import SignIn
+from tests.emulator.emulator import make_pat
 from tests.emulator.feed import EmulatedFeed
 from tests.emulator.records import RecordedRequest
 
@@ -70,10 +75,31 @@ class EmulatorFactory:
         self._created: list[FeedEmulator] = []
 
     def __call__(
-        self, *, prefix: str = "", start: bool = True, verbose: bool = False
+        self,
+        *,
+        prefix: str | None = None,
+        start: bool = True,
+        verbose: bool = False,
+        mode: Mode = "hosted",
+        upstream: UpstreamLike | None = None,
+        sign_in: SignIn = "redirect",
+        metadata_versions: tuple[str, ...] | None = None,
+        max_metadata_version: str | None = None,
+        max_file_size: int = MAX_FILE_SIZE,
     ) -> FeedEmulator:
+        """A new emulator; the arguments are FeedEmulator's (prefix None: the mode's default)."""
         storage = self._root / f"emulator-{len(self._created)}"
-        emulator = FeedEmulator(storage, prefix=prefix, verbose=verbose)
+        emulator = FeedEmulator(
+            storage,
+            prefix=prefix,
+            verbose=verbose,
+            mode=mode,
+            upstream=upstream,
+            sign_in=sign_in,
+            metadata_versions=metadata_versions,
+            max_metadata_version=max_metadata_version,
+            max_file_size=max_file_size,
+        )
         self._created.append(emulator)
         if start:
             emulator.start()
@@ -82,10 +108,6 @@ class EmulatorFactory:
     def close(self) -> None:
         for emulator in self._created:
             emulator.stop()
-
-
-def _token(kind: str) -> str:
-    return f"{kind}-{secrets.token_urlsafe(24)}"
 
 
 @pytest.fixture
@@ -102,7 +124,7 @@ def ado_emulator(ado_emulator_factory: EmulatorFactory) -> AdoEmulator:
     emulator = ado_emulator_factory(start=False)
     feed = emulator.add_feed(ORGANIZATION, FEED, project=PROJECT)
     org_feed = emulator.add_feed(ORGANIZATION, ORG_FEED)
-    read_token, write_token, expired_token = _token("read"), _token("write"), _token("expired")
+    read_token, write_token, expired_token = make_pat(), make_pat(), make_pat()
     emulator.add_token(read_token, write=False)
     emulator.add_token(write_token, write=True)
     emulator.add_token(expired_token, write=True, expired=True)

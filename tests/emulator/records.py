@@ -63,12 +63,52 @@ class RecordedUpload:
         return self.status == HTTPStatus.OK
 
 
+ROLES: tuple[str, ...] = ("reader", "collaborator", "contributor", "owner")
+
+
 @dataclass
 class TokenGrant:
-    """A token the emulator accepts. `feeds=None` means every feed; otherwise only those."""
+    """A token the emulator accepts and the feed role of its identity.
+
+    Roles, lowest first: reader (ReadPackages), collaborator ("Feed and Upstream Reader": also
+    AddUpstreamPackage), contributor (also AddPackage), owner. `feeds=None` means the role holds
+    on every feed; otherwise only on those (others answer 403 ReadPackages). `packaging_scope`
+    False is a valid token without the Packaging scope (401 TF400813 naming the identity).
+    """
 
     token: str = field(repr=False)
-    write: bool
+    role: str = "contributor"
     expired: bool = False
     feeds: frozenset[EmulatedFeed] | None = None
     user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    packaging_scope: bool = True
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown feed role {self.role!r}; one of {', '.join(ROLES)}")
+
+    @property
+    def write(self) -> bool:
+        """May publish (AddPackage): contributor or owner."""
+        return ROLES.index(self.role) >= ROLES.index("contributor")
+
+    @property
+    def can_ingest(self) -> bool:
+        """May save a never-seen upstream version (AddUpstreamPackage): collaborator or higher."""
+        return ROLES.index(self.role) >= ROLES.index("collaborator")
+
+
+@dataclass(frozen=True)
+class BlobRequest:
+    """One request to the blob host that downloads are redirected to."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    authorization: str | None = field(repr=False)  # the Authorization header, if one was sent
+    range: str | None
+
+    @property
+    def authorization_sent(self) -> bool:
+        return self.authorization is not None
