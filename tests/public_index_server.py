@@ -5,7 +5,12 @@
 project, 404 otherwise, and 301 to the normal name for any other spelling, like pypi.org. It
 speaks HTTP/1.1 with keep-alive from a thread per connection, records every request, can add a
 fixed latency to each answer, fail with 500 (all of it, or chosen names with 503), redirect
-chosen names, and can be stopped so that its port refuses connections."""
+chosen names, and can be stopped so that its port refuses connections.
+
+``add(*names)`` makes projects without files. ``add_package(name, version, ...)`` builds a tiny
+real wheel (or sdist): the project page then links it as ``<a href="/files/{file}#sha256=...">``
+(with ``data-requires-python`` when given; PEP 691 JSON in json mode) and ``GET /files/{file}``
+serves it, so the feed emulator can use this server as its upstream "PyPI"."""
 
 from __future__ import annotations
 
@@ -14,17 +19,35 @@ import hashlib
 import json
 import re
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class PublicFile:
+    """One distribution file the index serves."""
+
+    filename: str
+    project: str  # normal name
+    version: str
+    requires_python: str | None
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,7 @@ class PublicIndexServer:
     ) -> None:
         self._lock = threading.Lock()
         self._projects: dict[str, str] = {}
+        self._files: dict[str, PublicFile] = {}  # file name -> file
         self.add(*projects)
         self.latency = latency
         self.json = json
@@ -64,6 +88,42 @@ class PublicIndexServer:
         with self._lock:
             for name in names:
                 self._projects[normalize(name)] = name
+
+    def add_package(
+        self,
+        name: str,
+        version: str,
+        requires_python: str | None = None,
+        *,
+        requires: Sequence[str] = (),
+        sdist: bool = False,
+    ) -> PublicFile:
+        """Publish a tiny real wheel (or sdist) of `name` `version`; returns the served file."""
+        from tests.emulator.packages import build_sdist
+        from tests.emulator.packages import build_wheel
+
+        build = build_sdist if sdist else build_wheel
+        with tempfile.TemporaryDirectory(prefix="public-index-") as directory:
+            path = build(
+                Path(directory), name, version, requires=requires, requires_python=requires_python
+            )
+            data = path.read_bytes()
+        public = PublicFile(path.name, normalize(name), version, requires_python, data)
+        with self._lock:
+            self._projects.setdefault(normalize(name), name)
+            self._files[public.filename] = public
+        return public
+
+    def files(self, name: str | None = None) -> list[PublicFile]:
+        """The files served (of project `name`, when given), sorted by file name."""
+        with self._lock:
+            found = [
+                f for f in self._files.values() if name is None or f.project == normalize(name)
+            ]
+        return sorted(found, key=lambda f: f.filename)
+
+    def file_url(self, filename: str) -> str:
+        return f"http://127.0.0.1:{self.port}/files/{filename}"
 
     @property
     def etag(self) -> str:
@@ -135,6 +195,8 @@ class PublicIndexServer:
             return 500, {"Content-Type": "text/plain"}, b"Internal Server Error"
         if path == "/simple/":
             return self._root(headers)
+        if path.startswith("/files/"):
+            return self._file(path.removeprefix("/files/"))
         match = re.fullmatch(r"/simple/([^/]+)/?", path)
         if match is None:
             return 404, {"Content-Type": "text/plain"}, b"Not Found"
@@ -150,11 +212,45 @@ class PublicIndexServer:
             display = self._projects.get(normal)
         if display is None:
             return 404, {"Content-Type": "text/plain"}, b"Not Found"
+        files = self.files(normal)
+        if self.json and "application/vnd.pypi.simple.v1+json" in headers.get("accept", ""):
+            document: dict[str, Any] = {
+                "meta": {"api-version": "1.1"},
+                "name": normal,
+                "versions": sorted({f.version for f in files}),
+                "files": [
+                    {
+                        "filename": f.filename,
+                        "url": f"/files/{f.filename}",
+                        "hashes": {"sha256": f.sha256},
+                        "requires-python": f.requires_python,
+                    }
+                    for f in files
+                ],
+            }
+            return (
+                200,
+                {"Content-Type": "application/vnd.pypi.simple.v1+json"},
+                json.dumps(document).encode(),
+            )
+        anchors = "".join(
+            f'<a href="/files/{escape(f.filename)}#sha256={f.sha256}"'
+            + (f' data-requires-python="{escape(f.requires_python)}"' if f.requires_python else "")
+            + f">{escape(f.filename)}</a><br/>"
+            for f in files
+        )
         body = (
             f"<!DOCTYPE html><html><body><h1>Links for {escape(display)}</h1>"
-            f'<a href="../../files/{normal}-1.0.tar.gz">{normal}-1.0.tar.gz</a></body></html>'
+            f"{anchors}</body></html>"
         )
         return 200, {"Content-Type": "text/html"}, body.encode()
+
+    def _file(self, filename: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            public = self._files.get(filename)
+        if public is None:
+            return 404, {"Content-Type": "text/plain"}, b"Not Found"
+        return 200, {"Content-Type": "application/octet-stream"}, public.data
 
     def _root(self, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         etag = self.etag
