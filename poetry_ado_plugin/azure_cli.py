@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -183,6 +182,9 @@ class ExpiryRecord:
     def expires_within(self, seconds: float, now: float | None = None) -> bool:
         return self.expires_on - (time.time() if now is None else now) < seconds
 
+    def as_json(self) -> dict[str, Any]:
+        return {"expires_on": self.expires_on, "tenant": self.tenant, "username": self.username}
+
 
 def expiry_file() -> Path:
     # CONFIG_DIR comes from POETRY_CONFIG_DIR when poetry.locations is first imported.
@@ -217,36 +219,38 @@ def load_records(path: Path | None = None) -> dict[str, ExpiryRecord]:
 
 
 def _write_records(records: dict[str, ExpiryRecord], path: Path) -> None:
+    from poetry_ado_plugin import files
+
     if not records:
         # No file means the listener stops at one stat: free when nothing came from az.
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        files.remove_file(path, error=CredentialError)
         return
-    data = {
-        name: {"expires_on": r.expires_on, "tenant": r.tenant, "username": r.username}
-        for name, r in sorted(records.items())
-    }
+    data = {name: record.as_json() for name, record in sorted(records.items())}
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    files.write_atomic(path, json.dumps(data, indent=2) + "\n", error=CredentialError)
 
 
 def record_expiry(
     name: str, expires_on: int, tenant: str | None, username: str | None, path: Path | None = None
 ) -> None:
+    from poetry_ado_plugin import files
+
     path = path or expiry_file()
-    records = load_records(path)
-    records[name] = ExpiryRecord(expires_on=expires_on, tenant=tenant, username=username)
-    _write_records(records, path)
+    with files.locked(path, error=CredentialError):
+        records = load_records(path)
+        records[name] = ExpiryRecord(expires_on=expires_on, tenant=tenant, username=username)
+        _write_records(records, path)
 
 
 def forget_expiry(name: str, path: Path | None = None) -> bool:
     """Drop the record for ``name``; True when there was one."""
+    from poetry_ado_plugin import files
+
     path = path or expiry_file()
-    records = load_records(path)
-    if name not in records:
-        return False
-    del records[name]
-    _write_records(records, path)
+    with files.locked(path, error=CredentialError):
+        records = load_records(path)
+        if name not in records:
+            return False
+        del records[name]
+        _write_records(records, path)
     return True

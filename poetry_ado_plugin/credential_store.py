@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from poetry.config.config import Config
+    from poetry.config.file_config_source import FileConfigSource
     from poetry.utils.password_manager import PoetryKeyring
 
 
@@ -155,14 +156,17 @@ def store_credential(
     fallback_reason: str | None = None
     if _keyring_enabled(config):
 
-        def store_in_keyring() -> None:
+        def store_in_keyring() -> str | None:
             if not _keyring_available():
                 raise _KeyringUnavailable
-            _poetry_keyring().set_password(name, username, password)
+            keyring = _poetry_keyring()
+            previous = keyring.get_password(name, username)
+            keyring.set_password(name, username, password)
+            return previous
 
         timeout = keyring_timeout()
         try:
-            _call_with_timeout(store_in_keyring, timeout)
+            previous = _call_with_timeout(store_in_keyring, timeout)
         except _KeyringUnavailable:
             fallback_reason = None
         except _KeyringTimeout:
@@ -172,26 +176,56 @@ def store_credential(
         else:
             # What PasswordManager.set_http_password writes next to a keyring entry; replacing
             # the whole table also drops a plain-text password stored there before.
-            _write_auth(config, name, {"username": username})
+            try:
+                _write_auth(config, name, {"username": username})
+            except BaseException:
+                # A failed store must leave the previous credential working, not the new token.
+                _put_back_keyring(name, username, previous, timeout)
+                raise
             return StoreResult("keyring", path)
 
     _write_auth(config, name, {"username": username, "password": password})
     return StoreResult("auth.toml", path, fallback_reason)
 
 
+def _put_back_keyring(name: str, username: str, previous: str | None, timeout: float) -> None:
+    def put_back() -> None:
+        keyring = _poetry_keyring()
+        if previous is None:
+            keyring.delete_password(name, username)
+        else:
+            keyring.set_password(name, username, previous)
+
+    with contextlib.suppress(Exception):
+        _call_with_timeout(put_back, timeout)
+
+
 def _write_auth(config: Config, name: str, value: dict[str, str]) -> None:
     # A dotted string key: Poetry 2.0's config sources accept nothing else. Source names are
     # validated to contain no dots.
+    # Poetry creates auth.toml 0600; make sure an older, wider file is tightened too.
+    mode = 0o600 if "password" in value and os.name == "posix" else None
+    _edit_auth(config, lambda source: source.add_property(f"http-basic.{name}", value), mode)
+
+
+def _edit_auth(
+    config: Config, edit: Callable[[FileConfigSource], None], mode: int | None = None
+) -> None:
+    from poetry_ado_plugin.poetry_config import edit_poetry_file
+
     path = auth_file(config)
     try:
-        config.auth_config_source.add_property(f"http-basic.{name}", value)
-        if "password" in value and os.name == "posix":
-            # Poetry creates auth.toml 0600; make sure an older, wider file is tightened too.
-            path.chmod(0o600)
+        edit_poetry_file(path, edit, mode=mode, error=CredentialError)
+    except CredentialError:
+        raise
     except OSError as error:
         raise CredentialError(
             f"could not write {path}: {error.strerror or type(error).__name__}; check its "
             "permissions and run again"
+        ) from None
+    except Exception:
+        raise CredentialError(
+            f"could not read {path}: fix or remove the file and run again"
         ) from None
 
 
@@ -240,15 +274,8 @@ def remove_credential(name: str, *, config: Config | None = None) -> RemoveResul
             )
 
     if entry:
-        path = auth_file(config)
-        try:
-            config.auth_config_source.remove_property(f"http-basic.{name}")
-        except OSError as error:
-            raise CredentialError(
-                f"could not write {path}: {error.strerror or type(error).__name__}; check its "
-                "permissions and run again"
-            ) from None
-        result.removed.append(str(path))
+        _edit_auth(config, lambda source: source.remove_property(f"http-basic.{name}"))
+        result.removed.append(str(auth_file(config)))
     return result
 
 

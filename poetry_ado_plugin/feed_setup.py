@@ -1,13 +1,16 @@
 """What ``poetry ado add-feed`` changes: the pyproject source and the publish repository.
 
 A plan is computed completely before anything is written, so a bad input changes no file, and a
-dry run shows exactly what a real run would write."""
+dry run shows exactly what a real run would write. Planning and writing happen under the locks of
+pyproject.toml and config.toml (:func:`locked_for_setup`), so two add-feeds at once both keep
+their changes. The two writes go all the way or not at all, Ctrl-C and SIGTERM included."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poetry_ado_plugin import files
 from poetry_ado_plugin.errors import FeedUrlError
 from poetry_ado_plugin.errors import SourceConflictError
 from poetry_ado_plugin.feed import default_source_name
@@ -16,12 +19,14 @@ from poetry_ado_plugin.feed import validate_source_name
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.poetry_config import RepositoryChange
 from poetry_ado_plugin.poetry_config import apply_repository
+from poetry_ado_plugin.poetry_config import config_file
 from poetry_ado_plugin.poetry_config import plan_repository
 from poetry_ado_plugin.poetry_config import repository_diff
 from poetry_ado_plugin.pyproject import PyprojectDocument
 
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
     from poetry_ado_plugin.feed import Feed
@@ -47,6 +52,14 @@ class FeedSetup:
     def diff(self) -> str:
         repository = repository_diff(self.repository) if self.repository else ""
         return self.document.diff() + repository
+
+
+def locked_for_setup(
+    pyproject: Path, *, configure_repository: bool
+) -> AbstractContextManager[None]:
+    """The locks to hold from planning to writing (pyproject.toml first, then config.toml)."""
+    paths = [pyproject, config_file()] if configure_repository else [pyproject]
+    return files.locked(*paths)
 
 
 def plan_feed_setup(
@@ -93,28 +106,38 @@ def plan_feed_setup(
 def _refuse_taking_over(repository: RepositoryChange, feed: Feed, *, adding: bool) -> None:
     """Poetry's repositories are global: a new source must not repoint a repository of the same
     name that another project publishes to."""
+    if adding:
+        refuse_taking_over(
+            repository,
+            feed,
+            fix="choose another name with --name, or pass --no-repository to leave it alone",
+        )
+
+
+def refuse_taking_over(repository: RepositoryChange, feed: Feed, *, fix: str) -> None:
+    """Refuse to repoint ``repositories.NAME.url`` when it names another feed (any view of
+    ``feed`` is the same feed)."""
     old = repository.old_url
-    if not adding or old is None or _points_at(old, feed.without_view()):
+    if old is None or _points_at(old, feed.without_view()):
         return
     raise SourceConflictError(
         f"Poetry's repository '{repository.name}' already points at another feed "
-        f"({redact_credentials(old)}), which another project may publish to: choose another "
-        "name with --name, or pass --no-repository to leave it alone"
+        f"({redact_credentials(old)}), which another project may publish to: {fix}"
     )
 
 
 def apply_feed_setup(setup: FeedSetup) -> None:
-    original = setup.document.original_text
-    setup.document.write()
-    if setup.repository is None:
-        return
-    try:
-        apply_repository(setup.repository)
-    except Exception:
-        # Leave no half-done setup behind: the source without its repository would publish to
-        # the index URL and get a 405.
-        setup.document.restore(original)
-        raise
+    """Write config.toml, then pyproject.toml; when either fails, both are put back.
+
+    config.toml comes first: killed in between, a repository without its source is harmless,
+    while a source without its repository would publish to the index URL and get a 405."""
+    paths = [setup.document.path]
+    if setup.repository is not None:
+        paths.append(config_file())
+    with files.all_or_nothing(*paths):
+        if setup.repository is not None:
+            apply_repository(setup.repository)
+        setup.document.write()
 
 
 def _points_at(url: str, feed: Feed, *, exactly: bool = False) -> bool:

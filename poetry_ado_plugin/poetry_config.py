@@ -1,23 +1,32 @@
-"""Poetry's own config file: the publish repository of a feed.
+"""Poetry's own config files: the publish repository of a feed in config.toml, and the
+credentials in auth.toml.
 
-Reads and writes go through Poetry's FileConfigSource on the same ``config.toml`` that
-``poetry config repositories.<name> <url>`` writes, so the result is exactly what Poetry
-itself would have written."""
+Edits go through Poetry's FileConfigSource on the same files that ``poetry config`` writes, so
+the result is exactly what Poetry itself would have written. Only the final write differs:
+Poetry truncates the file in place (a kill in the middle leaves it empty, every repository or
+credential gone), ours is the shared atomic writer, under the file's lock."""
 
 from __future__ import annotations
 
 import difflib
-import shutil
-import tempfile
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import tomlkit
+from poetry.toml.file import TOMLFile
+
+from poetry_ado_plugin import files
+from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import ConfigError
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from poetry.config.file_config_source import FileConfigSource
+    from tomlkit.toml_document import TOMLDocument
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,6 @@ def config_file() -> Path:
 
 def _source(path: Path) -> FileConfigSource:
     from poetry.config.file_config_source import FileConfigSource
-    from poetry.toml.file import TOMLFile
 
     return FileConfigSource(TOMLFile(path))
 
@@ -85,7 +93,11 @@ def apply_repository(change: RepositoryChange) -> None:
     path = config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _source(path).add_property(_key(change.name), change.new_url)
+        edit_poetry_file(
+            path, lambda source: source.add_property(_key(change.name), change.new_url)
+        )
+    except AdoError:
+        raise
     except OSError as error:
         raise ConfigError(
             f"could not write Poetry's config file {path}: {error.strerror}; "
@@ -95,21 +107,76 @@ def apply_repository(change: RepositoryChange) -> None:
         raise _unusable(path, error) from error
 
 
+def edit_poetry_file(
+    path: Path,
+    edit: Callable[[FileConfigSource], None],
+    *,
+    mode: int | None = None,
+    error: type[AdoError] = ConfigError,
+) -> bool:
+    """Run ``edit`` on a FileConfigSource of ``path`` (config.toml or auth.toml) and write the
+    result atomically, all under the file's lock. True when the file changed.
+
+    Raises ``error`` when the write fails; whatever ``edit`` raises (Poetry's TOMLError for a
+    broken file, TypeError for a table of the wrong shape) passes through, and nothing is
+    written."""
+    from poetry.config.file_config_source import FileConfigSource
+
+    with files.locked(path, error=error):
+        before = files.read_bytes_or_none(path)
+        captured = _CapturedTOMLFile(path)
+        edit(FileConfigSource(captured))
+        if captured.content is None:
+            return False
+        after = captured.content.encode("utf-8")
+        if after == before:
+            return False
+        files.write_atomic(path, after, mode=mode, error=error)
+    return True
+
+
+class _CapturedTOMLFile(TOMLFile):
+    """Poetry's TOMLFile for FileConfigSource, except that a write is kept in memory, to be
+    written atomically afterwards, and a missing file reads as empty: FileConfigSource would
+    otherwise create it empty first (``touch``)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.content: str | None = None
+
+    def exists(self) -> bool:
+        return True
+
+    def read(self) -> TOMLDocument:
+        if not self.path.exists():
+            return tomlkit.document()
+        return super().read()
+
+    def write(self, data: TOMLDocument) -> None:
+        content = data.as_string()
+        # The line endings tomlkit's TOMLFile.write keeps: those the file had when read.
+        linesep = getattr(self, "_linesep", "\n")
+        if linesep == "\n":
+            content = content.replace("\r\n", "\n")
+        elif linesep == "\r\n":
+            content = re.sub(r"(?<!\r)\n", "\r\n", content)
+        self.content = content
+
+
 def repository_diff(change: RepositoryChange) -> str:
-    """The unified diff that ``apply_repository`` would make to config.toml, computed on a copy."""
+    """The unified diff that ``apply_repository`` would make to config.toml, computed in memory."""
+    from poetry.config.file_config_source import FileConfigSource
+
     if not change.changed:
         return ""
     path = config_file()
     before = path.read_text(encoding="utf-8") if path.exists() else ""
-    with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "config.toml"
-        if path.exists():
-            shutil.copyfile(path, copy)
-        try:
-            _source(copy).add_property(_key(change.name), change.new_url)
-        except Exception as error:
-            raise _unusable(path, error) from error
-        after = copy.read_text(encoding="utf-8")
+    captured = _CapturedTOMLFile(path)
+    try:
+        FileConfigSource(captured).add_property(_key(change.name), change.new_url)
+    except Exception as error:
+        raise _unusable(path, error) from error
+    after = captured.content if captured.content is not None else before
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),

@@ -27,22 +27,19 @@ keeps the behaviour the project had. ``default = false``/``secondary = false`` a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import difflib
 import math
-import os
 import re
-import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 from typing import Literal
 
+from poetry_ado_plugin import files
 from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.errors import SourceConflictError
 from poetry_ado_plugin.errors import UsageError
@@ -328,52 +325,29 @@ class PyprojectDocument:
     # -- writing ------------------------------------------------------------------------------
 
     def write(self) -> None:
-        """Write the current text atomically (temporary file in the same directory, original
-        permission bits, fsync, rename). Does nothing when nothing changed. Symlinks are
-        followed: the file they point to is replaced. Refuses when the file changed on disk
-        since it was read, or is read-only. Afterwards the written text is the new original
-        (``changed`` is False, ``diff()`` is empty)."""
+        """Write the current text with the shared atomic writer (:mod:`poetry_ado_plugin.files`:
+        temporary file in the same directory, original mode and owner, fsync, rename), under the
+        file's lock. Does nothing when nothing changed. Symlinks are followed: the file they point
+        to is replaced. Refuses when the file changed on disk since it was read, or is read-only.
+        Afterwards the written text is the new original (``changed`` is False, ``diff()`` is
+        empty). Hold :func:`poetry_ado_plugin.files.locked` from before :meth:`read` to make the
+        whole read-modify-write safe against another command doing the same."""
         if not self.changed:
             return
-        target = self.path.resolve()
         payload = (_BOM if self._bom else b"") + self._text.encode("utf-8")
-        try:
-            info = target.stat()
-            on_disk = target.read_bytes()
-        except OSError as error:
-            raise PyprojectError(f"cannot write {self.path}: {error.strerror or error}") from None
-        if on_disk != self._original_raw:
-            raise PyprojectError(
-                f"{self.path} changed on disk while the command ran: run the command again"
-            )
-        if not os.access(target, os.W_OK):
-            # replacing the file would work in a writable directory, but the user said no
-            raise PyprojectError(
-                f"{self.path} is read-only: make it writable (or edit it by hand) and run again"
-            )
-        tmp: Path | None = None
-        try:
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            tmp = Path(tmp_name)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.chmod(stat.S_IMODE(info.st_mode))
-            _copy_owner(tmp, info)
-            tmp.replace(target)
-            tmp = None
-        except OSError as error:
-            raise PyprojectError(
-                f"cannot write {self.path}: {error.strerror or error}; the file was not changed"
-            ) from None
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-        _fsync_directory(target.parent)
+        with files.locked(self.path, error=PyprojectError):
+            try:
+                on_disk = self.path.read_bytes()
+            except OSError as error:
+                raise PyprojectError(
+                    f"cannot write {self.path}: {error.strerror or error}"
+                ) from None
+            if on_disk != self._original_raw:
+                raise PyprojectError(
+                    f"{self.path} changed while we were writing it (changed on disk by another "
+                    "program since it was read): run the command again"
+                )
+            files.write_atomic(self.path, payload, error=PyprojectError)
         self._original_raw = payload
         self._original = self._text
 
@@ -501,25 +475,6 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b
-
-
-def _copy_owner(path: Path, info: os.stat_result) -> None:
-    chown = getattr(os, "chown", None)
-    if chown is None:
-        return
-    current = path.stat()
-    if (current.st_uid, current.st_gid) != (info.st_uid, info.st_gid):
-        with contextlib.suppress(OSError):
-            chown(path, info.st_uid, info.st_gid)
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------

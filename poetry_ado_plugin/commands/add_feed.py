@@ -14,6 +14,7 @@ from poetry_ado_plugin.feed import feed_from_parts
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.feed_setup import FeedSetup
 from poetry_ado_plugin.feed_setup import apply_feed_setup
+from poetry_ado_plugin.feed_setup import locked_for_setup
 from poetry_ado_plugin.feed_setup import plan_feed_setup
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.pyproject import PRIORITIES
@@ -90,21 +91,24 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         priority = self.option("priority")
         if priority is not None and priority not in PRIORITIES:
             raise UsageError(f"unknown priority '{priority}': use one of {', '.join(PRIORITIES)}")
-        setup = plan_feed_setup(
-            self.require_pyproject(),
-            parsed.feed,
-            name=self.option("name"),
-            priority=priority,
-            configure_repository=not self.option("no-repository"),
-        )
-        if parsed.has_userinfo:
-            self.line(
-                "The URL contains credentials: they were not written anywhere. "
-                f"Store a token with <c1>poetry ado login {setup.source.name}</c1>."
+        pyproject = self.require_pyproject()
+        configure_repository = not self.option("no-repository")
+        with locked_for_setup(pyproject, configure_repository=configure_repository):
+            setup = plan_feed_setup(
+                pyproject,
+                parsed.feed,
+                name=self.option("name"),
+                priority=priority,
+                configure_repository=configure_repository,
             )
-        if self.option("dry-run"):
-            return self._dry_run(setup)
-        apply_feed_setup(setup)
+            if parsed.has_userinfo:
+                self.line(
+                    "The URL contains credentials: they were not written anywhere. "
+                    f"Store a token with <c1>poetry ado login {setup.source.name}</c1>."
+                )
+            if self.option("dry-run"):
+                return self._dry_run(setup)
+            apply_feed_setup(setup)
         self._report(setup)
         return 0
 

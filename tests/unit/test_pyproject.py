@@ -644,7 +644,7 @@ def test_write_refuses_when_changed_on_disk(tmp_path: Path) -> None:
     doc = PyprojectDocument.read(path)
     doc.set_source("a", "u", "primary")
     path.write_text('[project]\nname = "y"\n')
-    with pytest.raises(PyprojectError, match="changed on disk"):
+    with pytest.raises(PyprojectError, match="changed while we were writing it"):
         doc.write()
     assert path.read_text() == '[project]\nname = "y"\n'
 
@@ -660,6 +660,20 @@ def test_write_refuses_read_only_file(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(PyprojectError, match="is read-only"):
         doc.write()
     assert path.read_text() == '[project]\nname = "x"\n'
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_write_refuses_read_only_file_whoever_runs_it(tmp_path: Path) -> None:
+    # No os.access stand-in: as root, os.access says yes, and the mode bits must still win.
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n')
+    path.chmod(0o444)
+    doc = PyprojectDocument.read(path)
+    doc.set_source("a", "u", "primary")
+    with pytest.raises(PyprojectError, match="is read-only"):
+        doc.write()
+    assert path.read_text() == '[project]\nname = "x"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
