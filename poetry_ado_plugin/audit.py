@@ -59,6 +59,9 @@ class PrivateDependency:
     """Declared with ``source = ...`` naming this feed source."""
     found_in: tuple[str, ...]
     groups: tuple[str, ...] = ()
+    locked_version: str | None = None
+    locked_sha256: frozenset[str] = frozenset()
+    """The sha256 digests poetry.lock records for the locked files (from the feed)."""
 
     @property
     def exposed(self) -> bool:
@@ -113,6 +116,8 @@ class _Found:
     pinned: bool = False
     found_in: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    locked_version: str | None = None
+    locked_sha256: frozenset[str] = frozenset()
 
 
 def find_private_dependencies(
@@ -158,6 +163,9 @@ def find_private_dependencies(
             ),
         )
         _add(entry.found_in, LOCK)
+        version = package.get("version")
+        entry.locked_version = version if isinstance(version, str) else None
+        entry.locked_sha256 = _locked_sha256(package)
 
     return [
         PrivateDependency(
@@ -169,9 +177,22 @@ def find_private_dependencies(
             pinned=entry.pinned,
             found_in=tuple(entry.found_in),
             groups=tuple(entry.groups),
+            locked_version=entry.locked_version,
+            locked_sha256=entry.locked_sha256,
         )
         for normal, entry in sorted(found.items())
     ]
+
+
+def _locked_sha256(package: Mapping[str, Any]) -> frozenset[str]:
+    """The sha256 digests of a lock entry's ``files = [{file, hash = "sha256:..."}]``."""
+    files = package.get("files")
+    digests = set()
+    for entry in files if isinstance(files, list) else []:
+        digest = entry.get("hash") if isinstance(entry, Mapping) else None
+        if isinstance(digest, str) and digest.startswith("sha256:"):
+            digests.add(digest[len("sha256:") :].lower())
+    return frozenset(digests)
 
 
 def _lock_packages(lock_data: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:

@@ -126,12 +126,19 @@ class Feed:
 
     def _location(self) -> tuple[str, ...]:
         host = self.base.split("://", 1)[1].casefold()
-        if host == HOSTED_HOST or _is_legacy_host(host):
+        if self.is_hosted:
             return ("azure-devops", (self.organization or "").casefold(), *_fold(self._project()))
         return (host, *_fold(self._scope()))
 
     def _project(self) -> tuple[str, ...]:
         return () if self.project is None else (self.project,)
+
+    @property
+    def is_hosted(self) -> bool:
+        """On Microsoft's hosted service (pkgs.dev.azure.com or the legacy
+        ``{org}.pkgs.visualstudio.com``), not on an Azure DevOps Server of one's own."""
+        host = self.base.split("://", 1)[1].casefold()
+        return host == HOSTED_HOST or _is_legacy_host(host)
 
     def without_view(self) -> Feed:
         return replace(self, view=None)

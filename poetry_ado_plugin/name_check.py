@@ -1,8 +1,10 @@
 """``check-name``'s core: run every check on every name (and on the private dependencies),
 collect one verdict and one line of reason per check, and render the result as JSON.
 
-Verdicts: ``ok``, ``warning``, ``problem``, ``could-not-check`` (the index gave no usable
-answer; never read as "free"), ``skipped`` (the check does not apply). Exit code: 1 when any
+Verdicts: ``ok``, ``upstream`` (a dependency locked from a feed that is the public package,
+served through the feed's upstream source: not private, and fine), ``warning``, ``problem``,
+``could-not-check`` (the index gave no usable answer; never read as "free"), ``skipped`` (the
+check does not apply). Exit code: 1 when any
 check found a problem, else 2 when any could not be checked, else 0. A problem wins over
 could-not-check because it is certain and needs fixing whatever the unchecked parts say."""
 
@@ -37,7 +39,7 @@ from poetry_ado_plugin.public_index import PublicIndex
 from poetry_ado_plugin.public_index import fetch_project_list
 
 
-SCHEMA = 1
+SCHEMA = 2
 # How many similar or prefix-sharing projects a reason names (JSON ``related`` holds more).
 NAMED_IN_REASON = 3
 MAX_RELATED = 20
@@ -45,6 +47,7 @@ MAX_RELATED = 20
 
 class Verdict(Enum):
     OK = "ok"
+    UPSTREAM = "upstream"
     WARNING = "warning"
     PROBLEM = "problem"
     UNCHECKED = "could-not-check"
@@ -54,9 +57,10 @@ class Verdict(Enum):
 _SEVERITY = {
     Verdict.SKIPPED: 0,
     Verdict.OK: 1,
-    Verdict.WARNING: 2,
-    Verdict.UNCHECKED: 3,
-    Verdict.PROBLEM: 4,
+    Verdict.UPSTREAM: 2,
+    Verdict.WARNING: 3,
+    Verdict.UNCHECKED: 4,
+    Verdict.PROBLEM: 5,
 }
 
 
@@ -208,7 +212,10 @@ def _run(
     host = host_of(index.url)
     valid = [name for name in request.names if is_valid_name(name)]
     dependencies = request.dependencies or ()
-    lookups = index.lookup_all([*valid, *(d.normalized for d in dependencies)])
+    # A dependency locked from a feed may be the public package through the feed's upstream:
+    # its locked files are then among the public page's files, so that page is read too.
+    compared = [d.normalized for d in dependencies if d.locked_version and d.locked_sha256]
+    lookups = index.lookup_all([*valid, *(d.normalized for d in dependencies)], with_files=compared)
 
     project_list = None
     if request.similar and (valid or request.prefix is not None):
@@ -223,10 +230,7 @@ def _run(
         prefix = _check_prefix(request.prefix, request.prefix_origin, project_list, host)
     audited = None
     if request.dependencies is not None:
-        audited = tuple(
-            DependencyReport(d, (_public_finding(lookups[d.normalized], host, d), _pin_finding(d)))
-            for d in dependencies
-        )
+        audited = tuple(_audit(d, lookups[d.normalized], host) for d in dependencies)
     return Report(
         index_url=index.display_url,
         names=names,
@@ -323,6 +327,8 @@ def _public_finding(
         return Finding(Check.PUBLIC, Verdict.OK, f"not on {host}")
     if lookup.presence is Presence.UNKNOWN:
         return Finding(Check.PUBLIC, Verdict.UNCHECKED, f"could not check {host}: {lookup.reason}")
+    if dependency is not None and dependency.locked_version and dependency.locked_sha256:
+        return _upstream_finding(lookup, host, dependency)
     if dependency is None:
         reason = (
             f"{lookup.name} exists on {host}: an install that can see both indexes may take "
@@ -407,6 +413,40 @@ def _check_prefix(
 
 # --------------------------------------------------------------------------------------------
 # Private dependencies
+
+
+def _audit(dependency: PrivateDependency, lookup: Lookup, host: str) -> DependencyReport:
+    public = _public_finding(lookup, host, dependency)
+    if public.verdict is Verdict.UPSTREAM:
+        pin = Finding(Check.PIN, Verdict.SKIPPED, "skipped: a public package needs no pin")
+    else:
+        pin = _pin_finding(dependency)
+    return DependencyReport(dependency, (public, pin))
+
+
+def _upstream_finding(lookup: Lookup, host: str, dependency: PrivateDependency) -> Finding:
+    """A dependency poetry.lock takes from a feed, whose name is public: the public package
+    through the feed's upstream when the locked files are the public files of that version;
+    otherwise a private package shadowing a public name."""
+    version = dependency.locked_version or ""
+    public = lookup.sha256_of_version(version)
+    if dependency.locked_sha256 <= public:
+        return Finding(
+            Check.PUBLIC,
+            Verdict.UPSTREAM,
+            f"the public package: poetry.lock's {dependency.name} {version} from "
+            f"{dependency.source} has the same files as {host}'s, so it came through the "
+            "feed's upstream source",
+        )
+    what = "other files than" if public else "a version that is not on"
+    return Finding(
+        Check.PUBLIC,
+        Verdict.PROBLEM,
+        f"shadows a public name: poetry.lock's {dependency.name} {version} from "
+        f"{dependency.source} has {what} {host}'s {lookup.name}, so a resolver that sees both "
+        "can take the public package instead (dependency confusion); rename yours (with your "
+        "prefix), or pin it with source = and an explicit source",
+    )
 
 
 def _pin_finding(dependency: PrivateDependency) -> Finding:

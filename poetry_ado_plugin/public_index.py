@@ -42,6 +42,9 @@ from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.names import is_valid_name
 from poetry_ado_plugin.names import normalize
 from poetry_ado_plugin.names import similar_names_pattern
+from poetry_ado_plugin.simple_index import IndexFile
+from poetry_ado_plugin.simple_index import parse_project_page
+from poetry_ado_plugin.simple_index import same_version
 
 
 if TYPE_CHECKING:
@@ -79,11 +82,21 @@ class Presence(Enum):
 
 @dataclass(frozen=True)
 class Lookup:
-    """The answer for one normal name; ``reason`` says why it is UNKNOWN."""
+    """The answer for one normal name; ``reason`` says why it is UNKNOWN. ``files`` is the
+    project page's file list when it was asked for and the project exists."""
 
     name: str
     presence: Presence
     reason: str | None = None
+    files: tuple[IndexFile, ...] | None = None
+
+    def sha256_of_version(self, version: str) -> frozenset[str]:
+        """The sha256 digests of the files of ``version`` this page lists."""
+        return frozenset(
+            f.sha256
+            for f in self.files or ()
+            if f.sha256 and f.version is not None and same_version(f.version, version)
+        )
 
 
 def index_root(url: str) -> str:
@@ -141,7 +154,8 @@ class PublicIndex:
         # Always the normal name: pypi.org answers 301 for any other spelling.
         return f"{self.url}{normalize(name)}/"
 
-    def lookup(self, name: str) -> Lookup:
+    def lookup(self, name: str, *, with_files: bool = False) -> Lookup:
+        """Whether ``name`` exists; with ``with_files``, also the files its page lists."""
         import requests
 
         normal = normalize(name)
@@ -151,22 +165,46 @@ class PublicIndex:
                 url, headers={"Accept": ACCEPT}, timeout=self.timeout, allow_redirects=True
             ) as response:
                 # Reading the body hands the connection back to the pool for the next lookup.
-                _ = response.content
+                body = response.content
         except requests.RequestException as error:
             return Lookup(normal, Presence.UNKNOWN, describe_connection_error(error, url))
+        if response.history and not self._is_project_page(response.url):
+            # A redirect away from the index's project pages (a proxy's sign-in page, a captive
+            # portal) says nothing about the project, whatever its final status.
+            where = host_of(response.url)
+            return Lookup(normal, Presence.UNKNOWN, f"{host_of(url)} redirected to {where}")
         if response.status_code == 200:
-            return Lookup(normal, Presence.EXISTS)
+            files = None
+            if with_files:
+                content_type = response.headers.get("Content-Type", "")
+                text = body.decode(response.encoding or "utf-8", errors="replace")
+                files = parse_project_page(text, content_type)
+            return Lookup(normal, Presence.EXISTS, files=files)
         if response.status_code == 404:
             return Lookup(normal, Presence.MISSING)
         return Lookup(normal, Presence.UNKNOWN, _status_reason(response, url))
 
-    def lookup_all(self, names: Iterable[str]) -> dict[str, Lookup]:
-        """Every name's answer, keyed by normal name; asked concurrently."""
+    def _is_project_page(self, url: str) -> bool:
+        root = urlsplit(self.url).path
+        path = urlsplit(url).path
+        rest = path[len(root) :].strip("/") if path.startswith(root) else ""
+        return bool(rest) and "/" not in rest
+
+    def lookup_all(
+        self, names: Iterable[str], *, with_files: Iterable[str] = ()
+    ) -> dict[str, Lookup]:
+        """Every name's answer, keyed by normal name; asked concurrently. Names in
+        ``with_files`` also get their page's file list."""
         unique = list(dict.fromkeys(normalize(name) for name in names))
+        wanted = {normalize(name) for name in with_files}
+
+        def ask(name: str) -> Lookup:
+            return self.lookup(name, with_files=name in wanted)
+
         if len(unique) <= 1:
-            return {name: self.lookup(name) for name in unique}
+            return {name: ask(name) for name in unique}
         with ThreadPoolExecutor(max_workers=min(self.workers, len(unique))) as pool:
-            return dict(zip(unique, pool.map(self.lookup, unique), strict=True))
+            return dict(zip(unique, pool.map(ask, unique), strict=True))
 
 
 def _read_environment_once(session: requests.Session, url: str) -> None:

@@ -25,29 +25,29 @@ Exit codes of ``poetry ado publish``: 0 when everything was uploaded or skipped,
 
 from __future__ import annotations
 
-import email.parser
 import hashlib
 import os
-import re
 import tarfile
 import time
 import zipfile
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 from typing import NamedTuple
 from typing import Protocol
-from urllib.parse import unquote
-from urllib.parse import urlsplit
 
 from poetry.publishing.uploader import Uploader
 from poetry.publishing.uploader import UploadError
 
+from poetry_ado_plugin import answers
+from poetry_ado_plugin.answers import IMMUTABLE
+from poetry_ado_plugin.answers import FeedAnswer
+from poetry_ado_plugin.answers import read_answer
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.errors import FeedUrlError
 from poetry_ado_plugin.errors import UsageError
@@ -56,16 +56,19 @@ from poetry_ado_plugin.feed import is_feed_url
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.http import DEFAULT_TIMEOUT
 from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
-from poetry_ado_plugin.http import FeedAnswer
-from poetry_ado_plugin.http import decode_answer
 from poetry_ado_plugin.http import describe_connection_error
 from poetry_ado_plugin.http import host_of
 from poetry_ado_plugin.http import redact_credentials
+from poetry_ado_plugin.simple_index import IndexFile
+from poetry_ado_plugin.simple_index import filename_name_version
+from poetry_ado_plugin.simple_index import parse_project_page
+from poetry_ado_plugin.simple_index import same_version
 
 
 if TYPE_CHECKING:
     import requests
     from cleo.io.io import IO
+    from packaging.metadata import RawMetadata
     from poetry.config.config import Config
     from poetry.poetry import Poetry
 
@@ -79,6 +82,7 @@ __all__ = [
     "FeedProject",
     "FeedSource",
     "GuardedUploader",
+    "IndexFile",
     "NameCheck",
     "RetryPolicy",
     "SourceRef",
@@ -99,10 +103,6 @@ __all__ = [
 ]
 
 
-IMMUTABLE = (
-    "Azure Artifacts never lets a package version be published again, not even after it was "
-    "deleted: give the project a new version (e.g. poetry version patch), build and publish that"
-)
 RETRIES_VARIABLE = "POETRY_ADO_PUBLISH_RETRIES"
 BACKOFF_VARIABLE = "POETRY_ADO_PUBLISH_BACKOFF"
 MAX_RETRIES = 10
@@ -350,12 +350,15 @@ def check_project_name(
 class DistFile:
     """A wheel or sdist in dist/ whose metadata names the project at its version."""
 
-    __slots__ = ("_sha256", "name", "path", "version")
+    __slots__ = ("_sha256", "metadata", "name", "path", "version")
 
-    def __init__(self, path: Path, name: str, version: str) -> None:
+    def __init__(
+        self, path: Path, name: str, version: str, metadata: RawMetadata | None = None
+    ) -> None:
         self.path = path
         self.name = name
         self.version = version
+        self.metadata: RawMetadata = metadata if metadata is not None else {}
         self._sha256: str | None = None
 
     def __repr__(self) -> str:
@@ -364,6 +367,10 @@ class DistFile:
     @property
     def filename(self) -> str:
         return self.path.name
+
+    @property
+    def is_sdist(self) -> bool:
+        return not self.filename.endswith(".whl")
 
     @property
     def sha256(self) -> str:
@@ -386,37 +393,19 @@ class DistSelection(NamedTuple):
     ignored: tuple[IgnoredFile, ...] = ()
 
 
-def filename_name_version(filename: str) -> tuple[str, str] | None:
-    """(name, version) from a wheel or sdist file name, or None for anything else."""
-    if filename.endswith(".whl"):
-        parts = filename[: -len(".whl")].split("-")
-        return (parts[0], parts[1]) if len(parts) in (5, 6) else None
-    for suffix in (".tar.gz", ".zip"):
-        if filename.endswith(suffix):
-            name, sep, version = filename[: -len(suffix)].rpartition("-")
-            return (name, version) if sep and name and version else None
-    return None
-
-
-def same_version(a: str, b: str) -> bool:
-    """PEP 440 equality ("1.0" is "1.0.0"); plain text for versions that are not PEP 440."""
-    from packaging.version import InvalidVersion
-    from packaging.version import Version
-
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
-
-
 def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
-def read_metadata(path: Path) -> tuple[str, str]:
-    """(Name, Version) from a wheel's METADATA or an sdist's PKG-INFO.
+def read_metadata(path: Path) -> RawMetadata:
+    """A wheel's METADATA or an sdist's PKG-INFO, parsed as Poetry's own uploader parses it
+    (``packaging.metadata.parse_email``), so the checks see the fields the upload sends.
 
-    Raises DistFileError when the archive cannot be read or has no such file."""
+    Raises DistFileError when the archive cannot be read or names no project or version."""
+    from packaging.metadata import parse_email
+
     text: str | None = None
     try:
         if path.name.endswith(".whl"):
@@ -449,14 +438,13 @@ def read_metadata(path: Path) -> tuple[str, str]:
             f"{path.name} has no {what}, so it is not a valid distribution: delete it and "
             "rebuild with poetry build"
         )
-    headers = email.parser.HeaderParser().parsestr(text)
-    name, version = headers.get("Name"), headers.get("Version")
-    if not name or not version:
+    metadata, _unparsed = parse_email(text)
+    if not metadata.get("name") or not metadata.get("version"):
         raise DistFileError(
             f"the {what} of {path.name} names no project or version: delete it and rebuild "
             "with poetry build"
         )
-    return str(name).strip(), str(version).strip()
+    return metadata
 
 
 def select_dist_files(dist_dir: Path, name: str, version: str) -> DistSelection:
@@ -483,7 +471,8 @@ def select_dist_files(dist_dir: Path, name: str, version: str) -> DistSelection:
             )
             others.append(file_version)
             continue
-        meta_name, meta_version = read_metadata(path)
+        metadata = read_metadata(path)
+        meta_name, meta_version = metadata["name"].strip(), metadata["version"].strip()
         if _normal(meta_name) != project or not same_version(meta_version, version):
             what = "METADATA" if path.name.endswith(".whl") else "PKG-INFO"
             raise DistFileError(
@@ -491,7 +480,7 @@ def select_dist_files(dist_dir: Path, name: str, version: str) -> DistSelection:
                 f"project is {name} {version}: delete the file and rebuild with poetry build "
                 "(or --build)"
             )
-        files.append(DistFile(path, meta_name, meta_version))
+        files.append(DistFile(path, meta_name, meta_version, metadata))
     if not files:
         found = f" (found only other versions: {', '.join(sorted(set(others)))})" if others else ""
         raise DistFileError(
@@ -503,73 +492,205 @@ def select_dist_files(dist_dir: Path, name: str, version: str) -> DistSelection:
     return DistSelection(tuple(files), tuple(ignored))
 
 
+# Azure's upload rules that a build can break (docs/azure-artifacts.md, "Upload"). Each is
+# checked before the first byte is sent: Azure would read the whole file and then answer 400.
+MAX_FILE_BYTES = 524_288_000
+MAX_PROJECT_URL_LABEL = 32
+MAX_SUMMARY = 511
+
+
+def check_azure_rules(selection: DistSelection, feed_project: FeedProject) -> None:
+    """Raise DistFileError, naming the rule and the fix, for the first rule a file breaks."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement
+    from packaging.version import InvalidVersion
+    from packaging.version import Version
+
+    for dist in selection.files:
+        size = dist.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DistFileError(
+                f"{dist.filename} is {size:,} bytes, and Azure Artifacts takes files of at most "
+                f"{MAX_FILE_BYTES:,} bytes (500 MB): leave large data out of the package"
+            )
+        try:
+            local = Version(dist.version).local
+        except InvalidVersion:
+            local = None
+        if local:
+            public = dist.version.split("+", 1)[0]
+            raise DistFileError(
+                f"{dist.name} {dist.version} has a local version segment (+{local}), which Azure "
+                f"Artifacts refuses: publish a public version instead (poetry version {public})"
+            )
+        for line in dist.metadata.get("requires_dist", []):
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.url:
+                raise DistFileError(
+                    f"{dist.filename} requires {requirement.name} by a direct URL reference "
+                    f"({requirement.name} @ ...), which Azure Artifacts refuses: depend on a "
+                    "released version from an index instead"
+                )
+        for label in dist.metadata.get("project_urls", {}):
+            if len(label) > MAX_PROJECT_URL_LABEL:
+                raise DistFileError(
+                    f"the project URL label {label[:40]!r} of {dist.filename} is {len(label)} "
+                    f"characters long, and Azure Artifacts takes at most "
+                    f"{MAX_PROJECT_URL_LABEL}: shorten it in pyproject.toml's URLs"
+                )
+        summary = dist.metadata.get("summary", "")
+        if len(summary) > MAX_SUMMARY or "\n" in summary:
+            shape = "spans several lines" if "\n" in summary else f"is {len(summary)} characters"
+            raise DistFileError(
+                f"the summary of {dist.filename} {shape}, and Azure Artifacts takes one line of "
+                f"at most {MAX_SUMMARY} characters: shorten the description in pyproject.toml"
+            )
+    sdists = [d for d in selection.files if d.is_sdist]
+    version = selection.files[0].version
+    theirs = [
+        f.filename
+        for f in feed_project.files_of_version(version)
+        if not f.filename.endswith(".whl")
+        and all(f.filename.casefold() != d.filename.casefold() for d in sdists)
+    ]
+    if len(sdists) > 1 or (sdists and theirs):
+        others = ", ".join([*(d.filename for d in sdists[1:]), *theirs])
+        where = f"feed {feed_project.feed}" if theirs else "dist/"
+        raise DistFileError(
+            f"Azure Artifacts takes one sdist per version, and {where} already has another "
+            f"one of {sdists[0].name} {version} ({others}): publish the wheels only, or remove "
+            "the extra sdist"
+        )
+
+
+# Azure DevOps Server 2022 takes these Metadata-Versions only, and decides from the upload's
+# ``metadata_version`` form field, not from the file (docs/azure-artifacts.md, "Upload").
+SERVER_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.0", "2.1")
+COMPAT_METADATA_VERSION = "2.1"
+
+
+@dataclass(frozen=True)
+class MetadataCompat:
+    """An upload that declares Metadata-Version 2.1 for files that say a newer one.
+
+    Declaring 2.1 in the form, rather than uploading a rewritten copy, was chosen because the
+    server checks only the form field: the files on the feed stay byte for byte the ones in
+    dist/ (their sha256 is what poetry.lock records), and nothing in dist/ is touched. It is
+    done only when every field the files carry can be said in 2.1 (``notes`` says how)."""
+
+    declared: str
+    notes: tuple[str, ...]
+
+    def describe(self) -> str:
+        how = f": {'; '.join(self.notes)}" if self.notes else ""
+        return (
+            f"Declaring Metadata-Version {COMPAT_METADATA_VERSION} in the upload (the files say "
+            f"{self.declared}; Azure DevOps Server takes {COMPAT_METADATA_VERSION} at most){how}."
+            " The files themselves are uploaded unchanged."
+        )
+
+
+def downgrade_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``fields`` (upload form fields, or parsed metadata) as Metadata-Version 2.1 says them,
+    and one note per change. Raises DistFileError when a field has no 2.1 equivalent."""
+    from packaging.version import InvalidVersion
+    from packaging.version import Version
+
+    declared = str(fields.get("metadata_version") or "")
+    try:
+        too_new = Version(declared) > Version(COMPAT_METADATA_VERSION)
+        major = Version(declared).major
+    except InvalidVersion:
+        too_new, major = True, 0
+    result = dict(fields)
+    if not too_new:
+        return result, ()
+    if major != 2:
+        raise DistFileError(
+            f"the files say Metadata-Version {declared or '(none)'}, which this publish cannot "
+            f"state as {COMPAT_METADATA_VERSION}: build with a Poetry whose poetry-core writes "
+            "Metadata-Version 2.x"
+        )
+    notes = []
+    expression = result.pop("license_expression", None)
+    if expression:
+        license_text = result.get("license")
+        if license_text and str(license_text).strip() != str(expression).strip():
+            raise DistFileError(
+                f"the files carry both License ({license_text!r}) and License-Expression "
+                f"({expression!r}), and Metadata-Version {COMPAT_METADATA_VERSION} has room for "
+                "one: keep only license = in pyproject.toml, or publish with "
+                "--keep-metadata-version to a server that takes the newer metadata"
+            )
+        result["license"] = expression
+        notes.append("License-Expression sent as License")
+    if result.pop("license_files", None) or result.pop("license_file", None):
+        notes.append("License-File left out (the license files stay in the archive)")
+    if result.pop("dynamic", None):
+        notes.append("Dynamic left out (it only tells an index what a wheel may change)")
+    if result.pop("import_names", None) or result.pop("import_namespaces", None):
+        notes.append("Import-Name left out (a hint for tools)")
+    for key in ("license_files", "license_file", "dynamic", "import_names", "import_namespaces"):
+        result.pop(key, None)
+    result["metadata_version"] = COMPAT_METADATA_VERSION
+    return result, tuple(notes)
+
+
+def plan_metadata_compat(selection: DistSelection) -> MetadataCompat | None:
+    """What declaring 2.1 changes for these files; None when they say 2.1 or older already.
+    Raises DistFileError when a file says something 2.1 cannot."""
+    declared = [str(d.metadata.get("metadata_version", "")) for d in selection.files]
+    if all(version in SERVER_METADATA_VERSIONS for version in declared):
+        return None
+    notes: list[str] = []
+    for dist in selection.files:
+        for note in downgrade_fields(dist.metadata)[1]:
+            if note not in notes:
+                notes.append(note)
+    newest = max(declared, key=_version_key)
+    return MetadataCompat(newest, tuple(notes))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
 # --------------------------------------------------------------------------------------------
 # 4. What the feed already has
 
 
-class FeedFile(NamedTuple):
-    filename: str
-    sha256: str | None = None
-
-    @property
-    def version(self) -> str | None:
-        parsed = filename_name_version(self.filename)
-        return parsed[1] if parsed else None
+FeedFile = IndexFile
+"""A file the feed's index lists for the project."""
 
 
 class FeedProject(NamedTuple):
-    """The files the feed's index lists for one project (none when it has no such project)."""
+    """The files the feed's index lists for one project (none when it has no such project).
+
+    ``files`` are the feed's own; ``upstream`` are copies of public files (the same sha256 as
+    the public index's) that the feed lists through its upstream source: they are not ours, so
+    they never count as "already on the feed"."""
 
     url: str
     files: tuple[FeedFile, ...] = ()
+    upstream: tuple[FeedFile, ...] = ()
+    feed: str = ""
 
     def find(self, filename: str) -> FeedFile | None:
         folded = filename.casefold()
         return next((f for f in self.files if f.filename.casefold() == folded), None)
 
     def files_of_version(self, version: str) -> list[FeedFile]:
-        return [f for f in self.files if f.version is not None and same_version(f.version, version)]
+        return _of_version(self.files, version)
+
+    def upstream_of_version(self, version: str) -> list[FeedFile]:
+        return _of_version(self.upstream, version)
 
 
-class _LinkParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, "".join(self._text).strip()))
-            self._href = None
-
-
-def parse_project_page(html: str) -> tuple[FeedFile, ...]:
-    """The files of a PEP 503 project page, with the sha256 from each link's fragment."""
-    parser = _LinkParser()
-    parser.feed(html)
-    parser.close()
-    files = []
-    for href, text in parser.links:
-        parts = urlsplit(href)
-        filename = text or unquote(parts.path.rsplit("/", 1)[-1])
-        if not filename:
-            continue
-        match = re.search(r"(?:^|&)sha256=([0-9a-fA-F]{64})", parts.fragment)
-        files.append(FeedFile(filename, match.group(1).lower() if match else None))
-    return tuple(files)
-
-
-_FEED_MISSING = re.compile(r"feed\b.*\b(doesn't|does not) exist", re.IGNORECASE)
+def _of_version(files: Iterable[FeedFile], version: str) -> list[FeedFile]:
+    return [f for f in files if f.version is not None and same_version(f.version, version)]
 
 
 def read_feed_project(
@@ -577,9 +698,13 @@ def read_feed_project(
     source: FeedSource,
     project: str,
     *,
+    public_sha256: frozenset[str] = frozenset(),
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> FeedProject:
-    """What the feed's own index lists for ``project``. The session carries the credential."""
+    """What the feed's own index lists for ``project``. The session carries the credential.
+
+    ``public_sha256`` holds the digests of the public index's files of ``project``: files the
+    feed lists with one of them are upstream copies."""
     import requests
 
     url = f"{source.index_url}{_normal(project)}/"
@@ -595,17 +720,14 @@ def read_feed_project(
             f"could not read {source.feed.name}'s index: {describe_connection_error(error, url)}; "
             "check the network and the source URL, then try again"
         ) from None
-    signed_out = (
-        any("_signin" in r.headers.get("Location", "") for r in [*response.history, response])
-        or "_signin" in response.url
-    )
-    answer = decode_answer(response)
-    if answer.kind == "ok" and not signed_out:
-        return FeedProject(url, parse_project_page(response.text))
-    if signed_out:
-        answer = FeedAnswer(status=answer.status, kind="unauthorized", server_message=None)
-    if answer.kind == "not_found" and not _FEED_MISSING.search(answer.server_message or ""):
-        return FeedProject(url)  # the feed has no such project yet
+    answer = read_answer(response)
+    if answer.ok:
+        listed = parse_project_page(response.text, response.headers.get("Content-Type", ""))
+        ours = tuple(f for f in listed if f.sha256 is None or f.sha256 not in public_sha256)
+        theirs = tuple(f for f in listed if f.sha256 is not None and f.sha256 in public_sha256)
+        return FeedProject(url, ours, theirs, source.feed.name)
+    if answer.kind == answers.PACKAGE_NOT_FOUND:
+        return FeedProject(url, feed=source.feed.name)  # the feed has no such project yet
     raise FeedResponseError(explain(answer, source=source, action="read", url=url))
 
 
@@ -628,6 +750,16 @@ def plan_uploads(
     skip_existing: bool,
     source: FeedSource,
 ) -> UploadPlan:
+    version = selection.files[0].version
+    copies = feed_project.upstream_of_version(version)
+    if copies:
+        first = selection.files[0]
+        raise VersionExistsError(
+            f"{first.name} {version} is a public package that feed {source.feed.name} lists "
+            f"from its upstream source ({', '.join(f.filename for f in copies)}), and Azure "
+            "refuses to publish a version that exists upstream: give the project a version "
+            "(or a name) that the public package does not have"
+        )
     upload: list[DistFile] = []
     skipped: list[Skipped] = []
     existing: list[DistFile] = []
@@ -648,7 +780,6 @@ def plan_uploads(
             f"{first.name} {first.version} is already on feed {source.feed.name} ({files}): "
             f"{IMMUTABLE}; or pass --skip-existing to skip files that are already there"
         )
-    version = selection.files[0].version
     mine = {d.filename.casefold() for d in selection.files}
     others = tuple(
         f.filename
@@ -670,53 +801,16 @@ def explain(
     url: str,
     filename: str | None = None,
 ) -> str:
-    """One line: what the answer means and what to do. Never the raw body."""
-    status = answer.status
-    feed = source.feed.name
-    said = f": {answer.server_message}" if answer.server_message else ""
-    what = filename or f"{feed}'s index"
-    where = redact_credentials(url)
-    if answer.kind == "unauthorized":
-        return (
-            f"{feed} did not accept the token for {source.name} (HTTP {status}): it is wrong or "
-            f"has expired; run poetry ado login {source.name}"
-        )
-    if answer.kind == "forbidden":
-        doing = "publish to" if action == "upload" else "read"
-        return (
-            f"the token for {source.name} may not {doing} feed {feed} (HTTP 403{said}): "
-            "publishing needs the Contributor role on the feed (feed settings > Permissions) and "
-            "a token with the Packaging Read & write scope"
-        )
-    if answer.kind == "not_found":
-        return (
-            f"feed {feed} not found (HTTP 404{said}): check the URL of source {source.name} in "
-            f"pyproject.toml ({redact_credentials(source.url)})"
-        )
-    if answer.kind == "method_not_allowed":
-        if "/pypi/simple" in url:
-            return (
-                f"{where} does not take uploads (HTTP 405): the repository URL points at "
-                f"/simple/ (the install URL) instead of /upload/; run {add_feed_command(source)}"
-            )
-        return (
-            f"{where} does not take uploads (HTTP 405{said}): check that it is the feed's "
-            f"upload URL, or run {add_feed_command(source)}"
-        )
-    if status == 429:
-        return f"{host_of(url)} is rate-limiting requests (HTTP 429{said}): wait and run again"
-    if answer.kind == "conflict":
-        return f"the feed refused {what} (HTTP 409{said}): {IMMUTABLE}"
-    if answer.kind == "bad_request":
-        return f"the feed rejected {what} (HTTP 400){said or ': no reason given'}"
-    if answer.kind == "server_error":
-        return f"{host_of(url)} failed with HTTP {status}{said}: try again later"
-    if 300 <= status < 400:
-        return (
-            f"{where} answered with a redirect (HTTP {status}), which uploads cannot follow: "
-            f"the URL must be the feed's exact URL; run {add_feed_command(source)}"
-        )
-    return f"{where} answered HTTP {status}{said}"
+    """One line: what the answer means for this source and what to do. Never the raw body."""
+    context = answers.AnswerContext(
+        feed=source.feed.name,
+        source=source.name,
+        url=redact_credentials(url),
+        source_url=redact_credentials(source.url),
+        filename=filename,
+        fix_source=add_feed_command(source),
+    )
+    return answers.explain(answer, action, context)
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,6 +896,15 @@ def _retry_after(response: requests.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "server error"
+
+
 class GuardedUploader(Uploader):
     """Poetry's Uploader with a fixed file list, retries and Azure-aware failure handling.
 
@@ -824,6 +927,7 @@ class GuardedUploader(Uploader):
         skip_existing: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         session_factory: Callable[[], requests.Session] | None = None,
+        metadata_compat: MetadataCompat | None = None,
     ) -> None:
         super().__init__(poetry, io, plan.upload[0].path.parent if plan.upload else None)
         self._plan = plan
@@ -835,6 +939,7 @@ class GuardedUploader(Uploader):
         self._sleep = sleep
         self._session_factory = session_factory
         self._last_response: requests.Response | None = None
+        self._metadata_compat = metadata_compat
         self.results: list[FileResult] = []
 
     # -- what Poetry's Publisher asks ---------------------------------------------------------
@@ -846,6 +951,13 @@ class GuardedUploader(Uploader):
     @property
     def version(self) -> str:
         return self._guarded_version
+
+    def post_data(self, file: Path) -> dict[str, Any]:  # type: ignore[override]
+        # A classmethod in Poetry 2.3+, a method before; called as self.post_data in both.
+        data: dict[str, Any] = super().post_data(file)
+        if self._metadata_compat is not None:
+            data = downgrade_fields(data)[0]
+        return data
 
     def make_session(self) -> requests.Session:
         if self._session_factory is not None:
@@ -893,7 +1005,7 @@ class GuardedUploader(Uploader):
                     self._io.write_error("\n")
             else:
                 response = self._last_response
-                if response is not None and decode_answer(response).kind == "unauthorized":
+                if response is not None and read_answer(response).kind == "unauthorized":
                     raise FeedResponseError(self._explain(response, url, dist)) from None
                 return FileResult(dist, "uploaded", attempt)
 
@@ -913,7 +1025,8 @@ class GuardedUploader(Uploader):
             elif response.status_code == 409:
                 return self._conflict(response, url, dist, attempt, uncertain)
             elif response.status_code >= 500:
-                reason = f"{response.status_code} {response.reason or 'server error'}".strip()
+                # The standard phrase: Azure's reason phrase also carries its whole message.
+                reason = f"{response.status_code} {_phrase(response.status_code)}"
                 retry_after = _retry_after(response)
             else:
                 raise FeedResponseError(self._explain(response, url, dist)) from None
@@ -959,7 +1072,7 @@ class GuardedUploader(Uploader):
             self._io.write_line(f"<warning>Skipping {dist.filename}: {note}</warning>")
             return FileResult(dist, "skipped", attempt, note)
         message = self._explain(response, url, dist)
-        if listed is None:
+        if listed is None and read_answer(response).kind != answers.UPSTREAM:
             message = (
                 f"the feed refused {dist.filename} (HTTP 409) although its index does not list "
                 f"it: {dist.name} {dist.version} was published before and deleted. {IMMUTABLE}"
@@ -968,7 +1081,7 @@ class GuardedUploader(Uploader):
 
     def _explain(self, response: requests.Response, url: str, dist: DistFile) -> str:
         return explain(
-            decode_answer(response),
+            read_answer(response),
             source=self._source,
             action="upload",
             url=url,

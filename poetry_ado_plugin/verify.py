@@ -1,9 +1,23 @@
 """Verifying a token against the feed before it is stored.
 
-One GET of the feed's index URL with HTTP Basic auth and ``X-TFS-FedAuthRedirect: Suppress``
-(a plain 401 instead of a sign-in page), through the shared session with its timeout and retries.
-The token travels only in the Authorization header: never in the URL, so neither urllib3's debug
-log nor a connection error can contain it."""
+One GET of a project page of the feed (never the feed root: Azure answers the root
+``.../pypi/simple/`` with 404 for every feed, so it proves nothing), with HTTP Basic auth and
+``X-TFS-FedAuthRedirect: Suppress`` (a plain 401 instead of a sign-in page or a redirect to it),
+through the shared session with its timeout and retries. The token travels only in the
+Authorization header: never in the URL, so neither urllib3's debug log nor a connection error
+can contain it.
+
+How the answer reads (docs/azure-artifacts.md, "Index pages" and "Authentication"):
+
+========================================  ============================
+200                                       accepted
+404 "Cannot find the package"             accepted: the feed exists
+404 "The feed (view) ... doesn't exist"   feed not found
+401, 203, or a redirect to ``_signin``    token rejected
+401 "... has expired"                     token expired
+403                                       no role on the feed
+========================================  ============================
+"""
 
 from __future__ import annotations
 
@@ -20,6 +34,13 @@ if TYPE_CHECKING:
     from poetry_ado_plugin.feed import Feed
 
 
+# A fixed name rather than the project's: the probe never asks the feed's upstream (PyPI) about
+# a real package, never depends on whether the project was published yet, and works outside a
+# project. Its page is a 404 "Cannot find the package" on every feed, which proves that the
+# token was accepted and that the feed exists.
+PROBE_PACKAGE = "poetry-ado-plugin-login-check"
+
+
 def _timeout(default: tuple[float, float]) -> float | tuple[float, float]:
     """Poetry's own POETRY_REQUESTS_TIMEOUT (seconds) when set, else http's default."""
     value = os.environ.get("POETRY_REQUESTS_TIMEOUT", "")
@@ -31,11 +52,16 @@ def _timeout(default: tuple[float, float]) -> float | tuple[float, float]:
 
 
 class TokenRejectedError(CredentialError):
-    """401/203: the feed did not accept the token."""
+    """401/203/sign-in redirect: the feed did not accept the token."""
 
 
 class NoFeedAccessError(CredentialError):
     """403: the identity is valid but may not read the feed."""
+
+
+def probe_url(feed: Feed) -> str:
+    """The project page login reads to verify a token."""
+    return f"{feed.index_url}{PROBE_PACKAGE}/"
 
 
 def verify_token(
@@ -49,15 +75,13 @@ def verify_token(
     """Return when the feed accepts the credential; raise an AdoError saying why not."""
     import requests
 
+    from poetry_ado_plugin import answers
     from poetry_ado_plugin.http import DEFAULT_TIMEOUT
     from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
-    from poetry_ado_plugin.http import decode_answer
     from poetry_ado_plugin.http import describe_connection_error
-    from poetry_ado_plugin.http import host_of
     from poetry_ado_plugin.http import make_session
 
-    url = feed.index_url
-    host = host_of(url)
+    url = probe_url(feed)
     own_session = session is None
     session = session or make_session()
     try:
@@ -77,35 +101,17 @@ def verify_token(
                 "your network or VPN, or store it unverified with --no-verify"
             ) from None
         with response:
-            answer = decode_answer(response)
+            answer = answers.read_answer(response)
     finally:
         if own_session:
             session.close()
 
-    if answer.ok:
+    if answer.kind in (answers.OK, answers.PACKAGE_NOT_FOUND):
         return
-    if answer.kind == "unauthorized":
-        raise TokenRejectedError(
-            f"the token was rejected by {host} (HTTP {answer.status}): wrong, expired or missing "
-            "the Packaging (Read) scope; nothing was stored"
-        )
-    if answer.kind == "forbidden":
-        raise NoFeedAccessError(
-            f"this identity has no read access to the feed '{feed.name}' (HTTP 403): ask a feed "
-            "owner for the Feed Reader role; nothing was stored"
-        )
-    if answer.kind == "not_found":
-        raise FeedResponseError(
-            f"feed not found: {url} answered 404; check the organization, project and feed "
-            "name (`poetry ado add-feed` fixes the source); nothing was stored"
-        )
-    if answer.kind == "server_error":
-        raise FeedResponseError(
-            f"could not verify the token: {host} answered HTTP {answer.status} after retries; "
-            "try again later, or store it unverified with --no-verify; nothing was stored"
-        )
-    reason = f" ({answer.server_message})" if answer.server_message else ""
-    raise FeedResponseError(
-        f"could not verify the token: {url} answered HTTP {answer.status}{reason}; nothing was "
-        "stored"
-    )
+    context = answers.AnswerContext(feed=feed.name, source=feed.name, url=feed.index_url)
+    message = answers.explain(answer, "verify", context)
+    if answer.kind in (answers.UNAUTHORIZED, answers.EXPIRED):
+        raise TokenRejectedError(message)
+    if answer.kind == answers.FORBIDDEN:
+        raise NoFeedAccessError(message)
+    raise FeedResponseError(message)

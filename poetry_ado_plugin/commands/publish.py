@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import ClassVar
@@ -8,16 +7,22 @@ from typing import ClassVar
 from cleo.formatters.formatter import Formatter
 from cleo.helpers import argument
 from cleo.helpers import option
+from cleo.io.outputs.output import Verbosity
 
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import AdoError
+from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import make_session
+from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
+from poetry_ado_plugin.public_index import PublicIndex
 from poetry_ado_plugin.publishing import GuardedUploader
 from poetry_ado_plugin.publishing import RetryPolicy
+from poetry_ado_plugin.publishing import check_azure_rules
 from poetry_ado_plugin.publishing import check_project_name
 from poetry_ado_plugin.publishing import feed_credentials
 from poetry_ado_plugin.publishing import feed_tls
+from poetry_ado_plugin.publishing import plan_metadata_compat
 from poetry_ado_plugin.publishing import plan_uploads
 from poetry_ado_plugin.publishing import project_sources
 from poetry_ado_plugin.publishing import read_feed_project
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
+    from poetry.poetry import Poetry
 
     from poetry_ado_plugin.publishing import FeedProject
 
@@ -69,6 +75,17 @@ class PublishCommand(AdoCommand):
             flag=False,
         ),
         option(
+            "metadata-version-compat",
+            None,
+            "Declare Metadata-Version 2.1 in the upload when the files can say everything in "
+            "2.1. On by default for Azure DevOps Server feeds, which take 2.1 at most.",
+        ),
+        option(
+            "keep-metadata-version",
+            None,
+            "Send the files' own Metadata-Version, also to an Azure DevOps Server feed.",
+        ),
+        option(
             "dist-dir",
             None,
             "Directory of the built files. Default: dist",
@@ -95,7 +112,7 @@ everything was uploaded or skipped, 1 otherwise."""
     def run_command(self) -> int:
         from poetry.publishing.publisher import Publisher
 
-        poetry = self.poetry
+        poetry = self._load_poetry()
         if not poetry.is_package_mode:
             raise UsageError(
                 "publishing is not possible in non-package mode (package-mode = false)"
@@ -107,19 +124,30 @@ everything was uploaded or skipped, 1 otherwise."""
         if target.warning:
             self._warn(target.warning)
 
-        if not self.option("no-check-name"):
-            self._check_name(name, poetry.pyproject.data)
+        if self.option("metadata-version-compat") and self.option("keep-metadata-version"):
+            raise UsageError(
+                "give either --metadata-version-compat or --keep-metadata-version, not both"
+            )
+        with PublicIndex(self.option("index-url") or DEFAULT_INDEX_URL) as public:
+            if not self.option("no-check-name"):
+                self._check_name(name, poetry.pyproject.data, public)
+            public_sha256 = self._public_sha256(public, name)
 
         dist_dir = Path(self.option("dist-dir"))
         if not dist_dir.is_absolute():
             dist_dir = poetry.file.path.parent / dist_dir
         if self.option("build"):
-            code = self.call("build", f"--output {shlex.quote(str(dist_dir))}")
+            code = self._build(dist_dir)
             if code:
                 raise AdoError(f"poetry build failed (exit {code}): nothing was published")
         selection = select_dist_files(dist_dir, name, version)
         for ignored in selection.ignored:
             self.line(f"Ignoring {self._rel(ignored.path)}: {ignored.reason}")
+        compat = None
+        if self.option("metadata-version-compat") or not (
+            source.feed.is_hosted or self.option("keep-metadata-version")
+        ):
+            compat = plan_metadata_compat(selection)
 
         use_upload_url(poetry.config, source.name, target.url)
         username, token = feed_credentials(poetry.config, source.name)
@@ -129,11 +157,15 @@ everything was uploaded or skipped, 1 otherwise."""
         with session:
 
             def lookup() -> FeedProject:
-                return read_feed_project(session, source, name)
+                return read_feed_project(session, source, name, public_sha256=public_sha256)
 
+            feed_project = lookup()
             plan = plan_uploads(
-                selection, lookup(), skip_existing=self.option("skip-existing"), source=source
+                selection, feed_project, skip_existing=self.option("skip-existing"), source=source
             )
+            check_azure_rules(selection, feed_project)
+            if compat is not None:
+                self.line(compat.describe())
             for skipped in plan.skipped:
                 self.line(f"<warning>Skipping {skipped.file.filename}: {skipped.note}</warning>")
             if plan.other_files:
@@ -163,6 +195,7 @@ everything was uploaded or skipped, 1 otherwise."""
                 lookup=lookup,
                 policy=policy,
                 skip_existing=self.option("skip-existing"),
+                metadata_compat=compat,
             )
             publisher = Publisher(poetry, self.io, dist_dir)
             # The publisher's own uploader, swapped for the guarded one (same attribute in
@@ -176,12 +209,41 @@ everything was uploaded or skipped, 1 otherwise."""
         self.line(summary_line(name, version, source.feed.name, uploaded=uploads, skipped=skips))
         return 0
 
-    def _check_name(self, name: str, data: dict[str, Any]) -> None:
+    def _load_poetry(self) -> Poetry:
+        """The project, or one line saying why Poetry cannot read it (Poetry's own error lists
+        every problem on lines of their own)."""
+        from poetry.core.pyproject.exceptions import PyProjectError as PoetryPyProjectError
+
+        try:
+            return self.poetry
+        except (RuntimeError, PoetryPyProjectError) as error:
+            lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
+            if lines and lines[0].startswith("Poetry could not find a pyproject.toml"):
+                raise PyprojectError(
+                    f"no pyproject.toml in {self.project_directory()} or its parents: run the "
+                    "command in your project's directory or pass -C/--directory"
+                ) from None
+            head, details = (lines[0].rstrip(":"), lines[1:]) if lines else ("invalid", [])
+            said = f": {'; '.join(details)}" if details else ""
+            raise PyprojectError(
+                f"{head}{said}; fix pyproject.toml (poetry check lists every problem)"
+            ) from None
+
+    def _build(self, dist_dir: Path) -> int:
+        """``poetry build --output DIR``. cleo's ``call()`` would re-parse one string with a
+        tokenizer that mangles quotes (a directory named it's), so the tokens go in as they
+        are, through the same runner ``call()`` uses."""
+        from cleo.io.inputs.argv_input import ArgvInput
+
+        application = self.get_application()
+        command = application.get("build")
+        arguments = ArgvInput(["poetry", "--output", str(dist_dir)])
+        return application._run_command(command, self.io.with_input(arguments))
+
+    def _check_name(self, name: str, data: dict[str, Any], public: PublicIndex) -> None:
         from poetry_ado_plugin.name_check import configured_prefix
 
-        result = check_project_name(
-            name, prefix=configured_prefix(data), index_url=self.option("index-url")
-        )
+        result = check_project_name(name, prefix=configured_prefix(data), index=public)
         if result.problems:
             raise NameProblemError(
                 f"the name {name} has a problem: {'; '.join(result.problems)} (pass "
@@ -193,6 +255,20 @@ everything was uploaded or skipped, 1 otherwise."""
             self.line(
                 f"Name {name}: no problems found against {Formatter.escape(result.index_url)}"
             )
+
+    def _public_sha256(self, public: PublicIndex, name: str) -> frozenset[str]:
+        """The digests of the public package's files of this name, so that the feed's copies of
+        them (through its upstream source) are not taken for ours."""
+        from poetry_ado_plugin.public_index import Presence
+
+        lookup = public.lookup(name, with_files=True)
+        if lookup.presence is Presence.UNKNOWN:
+            self.line(
+                f"Could not read {public.display_url}{lookup.name}/ ({lookup.reason}): files the "
+                "feed lists from its upstream cannot be told from its own",
+                verbosity=Verbosity.VERBOSE,
+            )
+        return frozenset(f.sha256 for f in lookup.files or () if f.sha256)
 
     def _warn(self, message: str) -> None:
         self.line_error(f"<warning>Warning: {Formatter.escape(message)}</warning>")

@@ -227,7 +227,7 @@ def test_json_report(server: PublicIndexServer, tmp_path: Path) -> None:
         )
     )
     document = json.loads(render_json(report))
-    assert document["schema"] == SCHEMA == 1
+    assert document["schema"] == SCHEMA == 2
     assert list(document) == [
         "schema",
         "index_url",
@@ -241,6 +241,7 @@ def test_json_report(server: PublicIndexServer, tmp_path: Path) -> None:
     assert document["exit_code"] == 1
     assert document["summary"] == {
         "ok": 4,
+        "upstream": 0,
         "warning": 2,
         "problem": 2,
         "could-not-check": 0,

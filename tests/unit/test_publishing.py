@@ -17,9 +17,9 @@ import requests
 from cleo.io.buffered_io import BufferedIO
 from urllib3.exceptions import ProtocolError
 
+from poetry_ado_plugin.answers import read_answer
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.http import decode_answer
 from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.publishing import IMMUTABLE
 from poetry_ado_plugin.publishing import DistFileError
@@ -355,10 +355,16 @@ def test_bad_token_on_the_index_says_login(
     )
     with pytest.raises(FeedResponseError) as raised:
         read_feed_project(session, feed_source(ado_emulator), PROJECT)
-    assert str(raised.value) == (
-        "team-feed did not accept the token for team-feed (HTTP 401): it is wrong or has "
-        "expired; run poetry ado login team-feed"
-    )
+    if token == "expired":
+        assert str(raised.value) == (
+            "the token for team-feed has expired (HTTP 401: Access Denied: The Personal "
+            "Access Token used has expired.): run poetry ado login team-feed with a new one"
+        )
+    else:
+        assert str(raised.value) == (
+            "team-feed did not accept the token for team-feed (HTTP 401): it is wrong or has "
+            "expired; run poetry ado login team-feed"
+        )
     assert ado_emulator.requests[-1].status == 401  # asked for a 401, not a sign-in page
 
 
@@ -377,7 +383,7 @@ def answer(status: int, body: str = "", content_type: str = "application/json") 
     response._content = body.encode()
     response.headers["Content-Type"] = content_type
     response.reason = http.client.responses.get(status, "")
-    return decode_answer(response)
+    return read_answer(response)
 
 
 SIGN_IN = "<html><head><title>Azure DevOps Services | Sign In</title></head><body>x</body></html>"
@@ -579,7 +585,13 @@ def test_read_only_token_is_explained(harness: Harness) -> None:
     assert harness.posts() == [403]
 
 
-def test_sign_in_page_is_not_taken_for_success(harness: Harness) -> None:
+@pytest.mark.parametrize(("sign_in", "status"), [("page", 203), ("redirect", 302)])
+def test_sign_in_page_is_not_taken_for_success(
+    harness: Harness, sign_in: str, status: int
+) -> None:
+    # Without the Suppress header an unreadable token is answered with a redirect to the
+    # sign-in page (or, from the sign-in front end, a 203 page), never with a 401.
+    harness.emulator.emulator.sign_in = sign_in  # type: ignore[assignment]
     def without_suppress() -> requests.Session:
         session = requests.Session()
         session.headers["X-TFS-FedAuthRedirect"] = "Suppress"
@@ -594,7 +606,7 @@ def test_sign_in_page_is_not_taken_for_success(harness: Harness) -> None:
 
     uploader = harness.uploader(session_factory=without_suppress)
     uploader.auth(harness.emulator.username, "wrong-token")
-    with pytest.raises(FeedResponseError, match=r"\(HTTP 203\): it is wrong or has expired"):
+    with pytest.raises(FeedResponseError, match=rf"\(HTTP {status}\): it is wrong or has expired"):
         uploader.upload(harness.emulator.feed.upload_url)
 
 

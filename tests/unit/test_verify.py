@@ -11,6 +11,7 @@ from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.http import make_session
+from poetry_ado_plugin.verify import PROBE_PACKAGE
 from poetry_ado_plugin.verify import NoFeedAccessError
 from poetry_ado_plugin.verify import TokenRejectedError
 from poetry_ado_plugin.verify import verify_token
@@ -33,14 +34,28 @@ def _chain(error: BaseException) -> str:
     return "\n".join(texts)
 
 
-def test_accepted(ado_emulator: AdoEmulator) -> None:
+def test_accepted_on_a_project_page_never_the_feed_root(ado_emulator: AdoEmulator) -> None:
+    # Azure answers the feed root with 404 for every feed; a project page of a package the feed
+    # does not have answers 404 "Cannot find the package", which proves the token and the feed.
     verify_token(feed_of(ado_emulator.feed.index_url), "azure", ado_emulator.read_token)
     [request] = ado_emulator.requests
+    assert request.raw_path == f"{ado_emulator.feed.path()}/simple/{PROBE_PACKAGE}/"
     assert (request.method, request.status, request.password) == (
         "GET",
-        200,
+        404,
         ado_emulator.read_token,
     )
+
+
+def test_accepted_when_the_probe_page_exists(ado_emulator: AdoEmulator) -> None:
+    ado_emulator.feed.add_package(PROBE_PACKAGE, "1.0")
+    verify_token(feed_of(ado_emulator.feed.index_url), "azure", ado_emulator.read_token)
+    assert [r.status for r in ado_emulator.requests] == [200]
+
+
+def test_an_empty_username_is_accepted_as_azure_does(ado_emulator: AdoEmulator) -> None:
+    verify_token(feed_of(ado_emulator.feed.index_url), "", ado_emulator.read_token)
+    assert ado_emulator.requests[0].password == ado_emulator.read_token
 
 
 def test_a_view_is_verified_through_the_view(ado_emulator: AdoEmulator) -> None:
@@ -52,9 +67,11 @@ def test_a_view_is_verified_through_the_view(ado_emulator: AdoEmulator) -> None:
     ("setup", "error", "message"),
     [
         ("wrong", TokenRejectedError, "the token was rejected"),
-        ("expired", TokenRejectedError, "wrong, expired or missing the Packaging (Read) scope"),
+        ("well-formed-pat", TokenRejectedError, "wrong, expired or missing the Packaging"),
+        ("expired", TokenRejectedError, "the token has expired"),
         ("other-feed", NoFeedAccessError, "no read access to the feed 'team-feed'"),
         ("missing-feed", FeedResponseError, "feed not found"),
+        ("missing-view", FeedResponseError, "feed not found"),
         ("503", FeedResponseError, "answered HTTP 503 after retries"),
     ],
 )
@@ -70,6 +87,11 @@ def test_failures(
     elif setup == "missing-feed":
         ado_emulator.emulator.add_token(canary)
         url = f"{ado_emulator.base_url}/contoso/_packaging/nope/pypi/simple/"
+    elif setup == "missing-view":
+        ado_emulator.emulator.add_token(canary)
+        url = ado_emulator.feed.index_url.replace("/team-feed/", "/team-feed@Nope/")
+    elif setup == "well-formed-pat":
+        canary = "a" * 26 + "canary234" + "b" * 17  # 52 characters of [a-z2-7], like a PAT
     elif setup == "503":
         ado_emulator.emulator.add_token(canary)
         ado_emulator.emulator.fail_next(20, 503)

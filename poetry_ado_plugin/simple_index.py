@@ -1,0 +1,115 @@
+"""Reading a project page of a simple index (PEP 503 HTML or PEP 691 JSON).
+
+Azure Artifacts answers HTML only and ignores ``Accept``; PyPI and its mirrors may answer either.
+A page is read for its files: the file name, the sha256 from the link's fragment (or the JSON
+``hashes``), and the version the file name says (wheel and sdist names, parsed by
+``packaging``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+
+_SHA256 = re.compile(r"(?:^|&)sha256=([0-9a-fA-F]{64})")
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file a project page lists."""
+
+    filename: str
+    sha256: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The version the file name says, as written; None for a name that is not a wheel or
+        sdist."""
+        parsed = filename_name_version(self.filename)
+        return parsed[1] if parsed else None
+
+
+def filename_name_version(filename: str) -> tuple[str, str] | None:
+    """(name, version) from a wheel or sdist file name, as written; None for anything else."""
+    if filename.endswith(".whl"):
+        parts = filename[: -len(".whl")].split("-")
+        return (parts[0], parts[1]) if len(parts) in (5, 6) and parts[0] and parts[1] else None
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            name, sep, version = filename[: -len(suffix)].rpartition("-")
+            return (name, version) if sep and name and version else None
+    return None
+
+
+def same_version(a: str, b: str) -> bool:
+    """PEP 440 equality ("1.0" is "1.0.0"); plain text for versions that are not PEP 440."""
+    from packaging.version import InvalidVersion
+    from packaging.version import Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+
+def parse_project_page(body: str, content_type: str = "") -> tuple[IndexFile, ...]:
+    """The files of a project page, in either form."""
+    if "json" in content_type or body.lstrip().startswith("{"):
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            return _json_files(document)
+    parser = _LinkParser()
+    parser.feed(body)
+    parser.close()
+    files = []
+    for href, text in parser.links:
+        parts = urlsplit(href)
+        filename = text or unquote(parts.path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        match = _SHA256.search(parts.fragment)
+        files.append(IndexFile(filename, match.group(1).lower() if match else None))
+    return tuple(files)
+
+
+def _json_files(document: dict[str, object]) -> tuple[IndexFile, ...]:
+    entries = document.get("files")
+    files = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            continue
+        hashes = entry.get("hashes")
+        sha256 = hashes.get("sha256") if isinstance(hashes, dict) else None
+        files.append(
+            IndexFile(entry["filename"], sha256.lower() if isinstance(sha256, str) else None)
+        )
+    return tuple(files)
