@@ -781,7 +781,10 @@ class FeedEmulator:
 
         if head == "simple" and not "".join(rest[1:]):
             # The feed root is no package list, and Azure answers it without looking the feed
-            # up: a missing feed and an existing one cannot be told apart here.
+            # up: a missing feed and an existing one cannot be told apart here. The feed is only
+            # looked up for the request record.
+            feed_name = feed_part.partition("@")[0]
+            ctx.feed = next((f for f in self.feeds if f.matches(scope, feed_name)), None)
             if ctx.method != "GET":
                 error = _azure.method_not_allowed(ctx.method, "GET")
                 return self._error(start_response, ctx, error)

@@ -71,62 +71,36 @@ def published(ado_emulator: AdoEmulator, wheel: Path) -> Path:
 # --------------------------------------------------------------------------- authentication
 
 
-def test_no_credentials_get_azure_challenge(ado_emulator: AdoEmulator) -> None:
-    response = get(ado_emulator.feed.index_url)
+def test_no_credentials_with_suppress_get_azure_challenge(ado_emulator: AdoEmulator) -> None:
+    response = get(ado_emulator.feed.project_url("anything"), headers=SUPPRESS)
 
     azure_error(response, 401)
-    challenge = response.headers["WWW-Authenticate"]
-    assert "Bearer authorization_uri=https://login.microsoftonline.com/" in challenge
-    assert 'Basic realm="https://pkgsprodeus21.pkgs.visualstudio.com/"' in challenge
-    assert "TFS-Federated" in challenge
+    challenges = response.headers["WWW-Authenticate"]
+    assert "Bearer authorization_uri=https://login.microsoftonline.com/" in challenges
+    assert 'Basic realm="https://pkgsprodeus21.pkgs.visualstudio.com/"' in challenges
+    assert "TFS-Federated" in challenges
     assert response.headers["X-VSS-ResourceTenant"]
     assert response.headers["X-VSS-AuthorizationEndpoint"] == "https://vssps.dev.azure.com/contoso/"
     assert response.headers["X-VSS-E2EID"]
 
 
-def test_empty_username_counts_as_no_credentials(ado_emulator: AdoEmulator) -> None:
-    response = get(ado_emulator.feed.index_url, auth=("", ado_emulator.write_token))
-
-    assert "anonymous" in azure_error(response, 401)
-    assert "TFS-Federated" in response.headers["WWW-Authenticate"]
-
-
-@pytest.mark.parametrize("kind", ["wrong", "expired"])
-def test_bad_token_with_suppress_header_is_tf400813(ado_emulator: AdoEmulator, kind: str) -> None:
-    token = "not-a-token" if kind == "wrong" else ado_emulator.expired_token
-
-    response = get(ado_emulator.feed.index_url, auth=("someone", token), headers=SUPPRESS)
-
-    message = azure_error(response, 401)
-    assert message == "TF400813: The user 'someone' is not authorized to access this resource."
-
-
-@pytest.mark.parametrize("kind", ["wrong", "expired"])
-def test_bad_token_without_suppress_header_gets_sign_in_page(
-    ado_emulator: AdoEmulator, kind: str
-) -> None:
-    token = "not-a-token" if kind == "wrong" else ado_emulator.expired_token
-
-    response = get(ado_emulator.feed.index_url, auth=("someone", token))
-
-    assert response.status_code == 203
-    assert response.headers["Content-Type"].startswith("text/html")
-    assert "Sign in" in response.text
-
-
 def test_token_expiring_mid_run(ado_emulator: AdoEmulator) -> None:
-    assert get(ado_emulator.feed.index_url, auth=ado_emulator.read_auth).status_code == 200
+    page = ado_emulator.feed.project_url("missing")
+    assert get(page, auth=ado_emulator.read_auth).status_code == 404  # authenticated
 
     ado_emulator.emulator.expire_token(ado_emulator.read_token)
 
-    response = get(ado_emulator.feed.index_url, auth=ado_emulator.read_auth, headers=SUPPRESS)
-    assert response.status_code == 401
+    response = get(page, auth=ado_emulator.read_auth, headers=SUPPRESS)
+    assert azure_error(response, 401) == (
+        "Access Denied: The Personal Access Token used has expired."
+    )
 
 
-def test_any_non_empty_username_and_bearer_tokens_work(ado_emulator: AdoEmulator) -> None:
-    url = ado_emulator.feed.index_url
+def test_any_username_and_bearer_tokens_work(ado_emulator: AdoEmulator, published: Path) -> None:
+    url = ado_emulator.feed.project_url("demo-pkg")
     assert get(url, auth=("build", ado_emulator.read_token)).status_code == 200
     assert get(url, auth=("x", ado_emulator.write_token)).status_code == 200
+    assert get(url, auth=("", ado_emulator.read_token)).status_code == 200
     bearer = {"Authorization": f"Bearer {ado_emulator.read_token}"}
     assert get(url, headers=bearer).status_code == 200
 
@@ -148,24 +122,26 @@ def test_token_without_a_role_on_the_feed_gets_403_read_packages(
 ) -> None:
     grant = ado_emulator.emulator.add_token("only-org-feed", feeds=[ado_emulator.org_feed])
 
-    assert get(ado_emulator.org_feed.index_url, auth=("u", grant.token)).status_code == 200
-    response = get(ado_emulator.feed.index_url, auth=("u", grant.token))
+    assert get(ado_emulator.org_feed.project_url("x"), auth=("u", grant.token)).status_code == 404
+    response = get(ado_emulator.feed.project_url("x"), auth=("u", grant.token))
     assert "You need to have 'ReadPackages'" in azure_error(response, 403)
 
 
 def test_every_feed_path_requires_auth(ado_emulator: AdoEmulator, published: Path) -> None:
     feed = ado_emulator.feed
-    urls = [
-        feed.index_url,
-        feed.project_url("demo-pkg"),
-        feed.download_url(published.name),
-        feed.view_url("Release"),
-        feed.guid_index_url,
-    ]
-    for url in urls:
-        assert get(url).status_code == 401, url
-        assert get(url, auth=ado_emulator.read_auth).status_code == 200, url
-    assert upload_file(feed.upload_url, published, auth=None).status_code == 401
+    urls = {
+        feed.index_url: 404,  # the root is no package list, but only after authentication
+        feed.project_url("demo-pkg"): 200,
+        feed.download_url(published.name): 303,
+        feed.project_url("demo-pkg", view="Release"): 200,
+        feed.guid_index_url + "demo-pkg/": 200,
+    }
+    for url, status in urls.items():
+        assert get(url, headers=SUPPRESS).status_code == 401, url
+        assert get(url).status_code == 302, url
+        assert get(url, auth=ado_emulator.read_auth).status_code == status, url
+    assert upload_file(feed.upload_url, published, auth=None).status_code == 302
+    assert upload_file(feed.upload_url, published, auth=None, headers=SUPPRESS).status_code == 401
 
 
 def test_tokens_are_recorded_but_not_shown(ado_emulator: AdoEmulator) -> None:
@@ -173,7 +149,7 @@ def test_tokens_are_recorded_but_not_shown(ado_emulator: AdoEmulator) -> None:
     get(ado_emulator.feed.index_url)
 
     authed, anonymous = ado_emulator.emulator.requests
-    assert (authed.method, authed.status, authed.query) == ("GET", 200, "x=1")
+    assert (authed.method, authed.status, authed.query) == ("GET", 404, "x=1")
     assert authed.path == "/contoso/Fabrikam Web/_packaging/team-feed/pypi/simple/"
     assert authed.raw_path == ado_emulator.feed.path() + "/simple/"
     assert authed.username == ado_emulator.username
@@ -182,7 +158,7 @@ def test_tokens_are_recorded_but_not_shown(ado_emulator: AdoEmulator) -> None:
     assert authed.feed is ado_emulator.feed
     assert ado_emulator.read_token not in repr(authed)
     assert ado_emulator.read_token not in repr(ado_emulator)
-    assert (anonymous.status, anonymous.username, anonymous.password_sent) == (401, None, False)
+    assert (anonymous.status, anonymous.username, anonymous.password_sent) == (302, None, False)
 
 
 # --------------------------------------------------------------------------- index and downloads
@@ -192,23 +168,20 @@ def test_index_project_page_and_download(ado_emulator: AdoEmulator, published: P
     feed = ado_emulator.feed
     auth = ado_emulator.read_auth
 
-    index = get(feed.index_url, auth=auth)
-    assert index.status_code == 200
-    assert 'href="demo-pkg/"' in index.text
-
     page = get(feed.project_url("Demo.Pkg"), auth=auth)
     assert page.status_code == 200
     links = re.findall(r'href="([^"]+)"', page.text)
     assert len(links) == 1
     url, _, fragment = links[0].partition("#")
     assert fragment.startswith("sha256=")
-    # Azure links downloads by project and feed GUID under /pypi/download/{name}/{version}/{file}.
+    # Azure links downloads by project and feed GUID under /pypi/download/{name}/{version}/{file},
+    # the version without its trailing ".0" parts.
     assert url == (
         f"{ado_emulator.base_url}/contoso/{feed.project_id}/_packaging/{feed.feed_id}"
-        f"/pypi/download/demo-pkg/1.0.0/{published.name}"
+        f"/pypi/download/demo-pkg/1/{published.name}"
     )
-    assert get(url).status_code == 401
-    download = get(url, auth=auth)
+    assert get(url, headers=SUPPRESS).status_code == 401
+    download = requests.get(url, auth=auth, timeout=TIMEOUT)  # follows the 303
     assert download.status_code == 200
     assert download.content == published.read_bytes()
 
@@ -223,7 +196,7 @@ def test_links_by_name_when_guid_links_off(ado_emulator_factory: EmulatorFactory
 
     link = re.findall(r'href="([^"#]+)', page.text)[0]
     assert link == f"{feed.url}/download/tiny/0.1/tiny-0.1-py3-none-any.whl"
-    assert get(link, auth=("u", "t")).status_code == 200
+    assert get(link, auth=("u", "t")).status_code == 303
 
 
 def test_unknown_project_page_is_404_and_names_are_normalised(
@@ -233,15 +206,7 @@ def test_unknown_project_page_is_404_and_names_are_normalised(
     assert get(ado_emulator.feed.index_url + "missing/", auth=auth).status_code == 404
     redirect = get(ado_emulator.feed.index_url + "Demo_Pkg/", auth=auth)
     assert redirect.status_code == 301
-    assert redirect.headers["Location"].endswith("/pypi/simple/demo-pkg/")
-
-
-def test_head_request(ado_emulator: AdoEmulator, published: Path) -> None:
-    response = requests.head(
-        ado_emulator.feed.download_url(published.name), auth=ado_emulator.read_auth, timeout=10
-    )
-    assert response.status_code == 200
-    assert int(response.headers["Content-Length"]) == published.stat().st_size
+    assert redirect.headers["Location"] == ado_emulator.feed.project_url("demo-pkg")
 
 
 def test_pip_installs_through_the_emulator(
@@ -266,7 +231,10 @@ def test_pip_installs_through_the_emulator(
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "target" / "demo_pkg" / "__init__.py").exists()
     downloads = [r for r in ado_emulator.requests if "/pypi/download/" in r.path]
-    assert [r.status for r in downloads] == [200]
+    assert [r.status for r in downloads] == [303]
+    assert [(r.status, r.authorization_sent) for r in ado_emulator.emulator.blob_requests] == [
+        (200, False)
+    ]
 
 
 # --------------------------------------------------------------------------- uploads
@@ -356,8 +324,10 @@ def test_deleted_version_can_never_be_published_again(
 
     again = upload_file(feed.upload_url, published, auth=auth)
     message = azure_error(again, 409)
-    assert "was deleted" in message
-    assert "cannot be reused" in message
+    assert message == (
+        "The version 1.0.0 of Demo.Pkg has been deleted. It cannot be restored or pushed."
+    )
+    assert again.json()["typeKey"] == "PackageExistsAsDeletedException"
     sdist = upload_file(feed.upload_url, build_sdist(tmp_path, "demo_pkg", "1.0.0"), auth=auth)
     assert sdist.status_code == 409
     newer = upload_file(feed.upload_url, build_wheel(tmp_path, "Demo.Pkg", "1.0.1"), auth=auth)
@@ -369,9 +339,11 @@ def test_upload_to_a_view_is_refused(ado_emulator: AdoEmulator, wheel: Path) -> 
 
     response = upload_file(feed.view_upload_url("Release"), wheel, auth=ado_emulator.write_auth)
 
-    message = azure_error(response, 400)
-    assert "read-only" in message
-    assert "Release" in message
+    message = azure_error(response, 405)
+    assert message == (
+        "Cannot perform the requested operation because the feed 'team-feed@Release' is read-only."
+    )
+    assert response.json()["typeKey"] == "ReadOnlyViewOperationException"
     assert feed.stored_files() == []
 
 
@@ -382,9 +354,10 @@ def test_views_serve_the_feed_read_only(ado_emulator: AdoEmulator, published: Pa
         assert page.status_code == 200
         assert published.name in page.text
     unknown = get(
-        feed.index_url.replace("team-feed", "team-feed@Nope"), auth=ado_emulator.read_auth
+        feed.project_url("demo-pkg").replace("team-feed", "team-feed@Nope"),
+        auth=ado_emulator.read_auth,
     )
-    assert "team-feed@Nope" in azure_error(unknown, 404)
+    assert azure_error(unknown, 404) == "The feed view with name 'Nope' doesn't exist."
 
 
 def test_posting_an_upload_to_simple_is_405(ado_emulator: AdoEmulator, wheel: Path) -> None:
@@ -426,13 +399,13 @@ def test_upload_fields_are_what_twine_sends(wheel: Path) -> None:
 
 def test_unknown_feed_org_or_project_is_404(ado_emulator: AdoEmulator) -> None:
     base, auth = ado_emulator.base_url, ado_emulator.read_auth
-    feed_404 = get(f"{base}/contoso/Fabrikam%20Web/_packaging/nope/pypi/simple/", auth=auth)
+    feed_404 = get(f"{base}/contoso/Fabrikam%20Web/_packaging/nope/pypi/simple/x/", auth=auth)
     assert azure_error(feed_404, 404) == "The feed with ID 'nope' doesn't exist."
     for path in (
-        "/fabrikam/Fabrikam%20Web/_packaging/team-feed/pypi/simple/",
-        "/contoso/Other/_packaging/team-feed/pypi/simple/",
-        "/contoso/Fabrikam%2520Web/_packaging/team-feed/pypi/simple/",  # doubly encoded
-        "/contoso/_packaging/team-feed/pypi/simple/",  # project feed asked org-scoped
+        "/fabrikam/Fabrikam%20Web/_packaging/team-feed/pypi/simple/x/",
+        "/contoso/Other/_packaging/team-feed/pypi/simple/x/",
+        "/contoso/Fabrikam%2520Web/_packaging/team-feed/pypi/simple/x/",  # doubly encoded
+        "/contoso/_packaging/team-feed/pypi/simple/x/",  # project feed asked org-scoped
     ):
         assert "doesn't exist" in azure_error(get(base + path, auth=auth), 404), path
     assert get(f"{base}/", auth=auth).status_code == 404
@@ -450,7 +423,8 @@ def test_organization_scoped_feed(ado_emulator: AdoEmulator, tmp_path: Path) -> 
     assert link.startswith(
         f"{ado_emulator.base_url}/contoso/_packaging/{feed.feed_id}/pypi/download/"
     )
-    assert get(link, auth=ado_emulator.read_auth).content == wheel.read_bytes()
+    download = requests.get(link, auth=ado_emulator.read_auth, timeout=TIMEOUT)
+    assert download.content == wheel.read_bytes()
     assert ado_emulator.feed.stored_files() == []  # each feed has its own storage
 
 
@@ -485,9 +459,9 @@ def test_server_prefix_on_premises(ado_emulator_factory: EmulatorFactory, tmp_pa
         page = get(feed.project_url(f"{feed.name}-pkg"), auth=("u", "t"))
         link = re.findall(r'href="([^"#]+)', page.text)[0]
         assert link.startswith(f"{base}/tfs/")
-        assert get(link, auth=("u", "t")).status_code == 200
+        assert get(link, auth=("u", "t")).status_code == 303
     without_prefix = get(
-        f"{base}/DefaultCollection/Web/_packaging/onprem/pypi/simple/", auth=("u", "t")
+        f"{base}/DefaultCollection/Web/_packaging/onprem/pypi/simple/x/", auth=("u", "t")
     )
     assert without_prefix.status_code == 404
 
@@ -527,7 +501,7 @@ def test_fail_next_then_recover(ado_emulator: AdoEmulator) -> None:
     assert azure_error(first, 503)
     assert first.headers["Retry-After"] == "7"
     assert second.status_code == 503
-    assert third.status_code == 200
+    assert third.status_code == 404  # the root's own answer
     assert [r.fault for r in emulator.requests] == ["fail", "fail", None]
 
 
@@ -535,7 +509,7 @@ def test_fail_next_defaults_to_500_and_filters(ado_emulator: AdoEmulator, wheel:
     emulator = ado_emulator.emulator
     emulator.fail_next(1, method="POST", path_contains="/upload")
 
-    assert get(ado_emulator.feed.index_url, auth=ado_emulator.read_auth).status_code == 200
+    assert get(ado_emulator.feed.index_url, auth=ado_emulator.read_auth).status_code == 404
     upload = upload_file(ado_emulator.feed.upload_url, wheel, auth=ado_emulator.write_auth)
     assert upload.status_code == 500
     retry = upload_file(ado_emulator.feed.upload_url, wheel, auth=ado_emulator.write_auth)
@@ -547,10 +521,10 @@ def test_delay(ado_emulator: AdoEmulator) -> None:
     emulator.delay(0.5)
 
     started = time.monotonic()
-    assert get(url, auth=auth).status_code == 200
+    assert get(url, auth=auth).status_code == 404
     delayed = time.monotonic() - started
     emulator.delay(0)
-    assert get(url, auth=auth).status_code == 200
+    assert get(url, auth=auth).status_code == 404
 
     assert delayed >= 0.5
     first, second = emulator.requests
@@ -572,11 +546,11 @@ def test_dropped_connections(ado_emulator: AdoEmulator, wheel: Path) -> None:
         get(url, auth=auth)
     with pytest.raises(requests.exceptions.ConnectionError):
         upload_file(ado_emulator.feed.upload_url, wheel, auth=ado_emulator.write_auth)
-    assert get(url, auth=auth).status_code == 200
+    assert get(url, auth=auth).status_code == 404
     assert [(r.fault, r.status) for r in emulator.requests] == [
         ("drop", None),
         ("drop", None),
-        (None, 200),
+        (None, 404),
     ]
     assert ado_emulator.feed.stored_files() == []
 
@@ -592,7 +566,7 @@ def test_concurrent_requests(ado_emulator: AdoEmulator, published: Path) -> None
     with concurrent.futures.ThreadPoolExecutor(max_workers=300) as pool:
         statuses = list(pool.map(lambda url: get(url, auth=auth).status_code, urls))
 
-    assert statuses == [200] * 50 + [404] * 250
+    assert statuses == [200, 303] * 25 + [404] * 250
 
 
 def test_startup_and_clean_stop(tmp_path: Path) -> None:
@@ -607,7 +581,7 @@ def test_startup_and_clean_stop(tmp_path: Path) -> None:
     print(f"emulator startup: {startup * 1000:.1f} ms")
     assert startup < 5
     port = emulator.port
-    assert get(emulator.feeds[0].index_url, auth=("u", "t")).status_code == 200
+    assert get(emulator.feeds[0].index_url, auth=("u", "t")).status_code == 404
     emulator.delay(30)
     outcome: list[object] = []
 
@@ -626,7 +600,7 @@ def test_startup_and_clean_stop(tmp_path: Path) -> None:
     slow.join(5)
 
     assert time.perf_counter() - stopping < 5
-    assert outcome == [200]
+    assert outcome == [404]
     assert set(threading.enumerate()) - before == set()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
@@ -638,7 +612,7 @@ def test_context_manager_and_temporary_storage() -> None:
         storage = emulator.storage
         feed = emulator.add_feed("contoso", "late-feed")  # feeds can be added while running
         token = emulator.generate_token(write=False)
-        assert get(feed.index_url, auth=("u", token)).status_code == 200
+        assert get(feed.project_url("x"), auth=("u", token)).status_code == 404
         assert storage.exists()
     assert not storage.exists()
     with pytest.raises(RuntimeError):
@@ -685,7 +659,7 @@ def test_command_line_demo(tmp_path: Path) -> None:
         wheel = build_wheel(tmp_path / "dist", "cli-pkg", "1.0")
         auth = (info["username"], info["token"])
         assert upload_file(info["upload_url"], wheel, auth=auth).status_code == 200
-        assert get(info["index_url"], auth=auth).status_code == 200
+        assert get(info["index_url"] + "cli-pkg/", auth=auth).status_code == 200
 
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
