@@ -46,14 +46,14 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
 """
 
     def run_command(self) -> int:
-        from poetry_ado_plugin.azure_cli import forget_expiry
         from poetry_ado_plugin.azure_cli import format_expiry
-        from poetry_ado_plugin.azure_cli import record_expiry
-        from poetry_ado_plugin.credential_store import store_credential
-        from poetry_ado_plugin.poetry_config import apply_repository
-        from poetry_ado_plugin.poetry_config import plan_repository
+        from poetry_ado_plugin.login_setup import check_repository
+        from poetry_ado_plugin.login_setup import save_login
 
         target = self.target()
+        # Before the token is asked for or checked: a broken config.toml, or a repository that
+        # belongs to another feed, would make the login fail after all.
+        check_repository(target.name, target.feed)
         token = self.find_token(target, allow_prompt=True)
         self.line(
             f"Using the token from {token.origin} for <c1>{target.name}</c1>.",
@@ -71,19 +71,13 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
                 verbosity=Verbosity.VERBOSE,
             )
 
-        result = store_credential(target.name, token.username, token.secret)
+        saved = save_login(target.name, target.feed, token)
+        result, repository = saved.stored, saved.repository
         if result.fallback_reason:
             self.line_error(
                 f"<warning>Warning: {result.fallback_reason}: stored the token in "
                 f"{result.path} instead (plain text, readable only by you).</warning>"
             )
-        if token.from_azure_cli and token.expires_on is not None:
-            record_expiry(target.name, token.expires_on, token.tenant, token.username)
-        else:
-            forget_expiry(target.name)
-
-        repository = plan_repository(target.name, target.feed.upload_url)
-        apply_repository(repository)
 
         where = "the keyring" if result.location == "keyring" else str(result.path)
         expiry = ""
