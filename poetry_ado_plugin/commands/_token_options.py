@@ -100,11 +100,19 @@ class TokenCommand(AdoCommand):
         )
 
     def _prompt(self, target: FeedTarget) -> Callable[[], str | None]:
-        def ask() -> str | None:
-            answer = self.secret(
-                f"Personal access token for <c1>{target.name}</c1> ({target.feed.index_url}), "
-                "with the Packaging (Read, or Read & write to publish) scope:"
+        # Not cleo's secret(): after an empty answer it asks again with echo on.
+        from poetry_ado_plugin.secret_prompt import ask_hidden
+
+        question = (
+            f"Personal access token for <c1>{target.name}</c1> ({target.feed.index_url}), "
+            "with the Packaging (Read, or Read & write to publish) scope (hidden):"
+        )
+
+        def ask() -> str:
+            return ask_hidden(
+                self._stdin().fileno(),
+                lambda: self.io.write_error(f"<question>{question}</question> "),
+                lambda: self.io.write_error_line(""),
             )
-            return answer if isinstance(answer, str) else None
 
         return ask
