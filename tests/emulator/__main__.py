@@ -31,8 +31,8 @@ NOTE = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tests.emulator",
-        description="A local Azure DevOps Artifacts Python feed (pypiserver behind Azure's URLs, "
-        "auth and errors). Listens on 127.0.0.1 only.",
+        description="A local Azure DevOps Artifacts Python feed (Azure's URLs, pages, downloads, "
+        "auth and errors). Listens on 127.0.0.1 (and 127.0.0.2 for downloads) only.",
     )
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     parser.add_argument(
