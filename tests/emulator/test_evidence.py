@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -909,3 +913,41 @@ def test_public_index_json_project_page() -> None:
             "requires-python": ">=3.9",
         }
     ]
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_command_line_server_mode_with_an_upstream(tmp_path: Path) -> None:
+    with PublicIndexServer() as public:
+        public.add_package("requests", "2.32.0")
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tests.emulator", "--print-json"),
+                *("--mode", "server", "--upstream", public.url, "--storage", str(tmp_path)),
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            info = json.loads(process.stdout.readline())
+            auth = (info["username"], info["token"])
+            page = get(info["index_url"] + "requests/", auth=auth)
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    assert info["mode"] == "server"
+    assert (
+        "/tfs/DefaultCollection/Fabrikam%20Web/_packaging/team-feed/pypi/simple/"
+        in (info["index_url"])
+    )
+    assert page.status_code == 200
+    assert "requests-2.32.0-py3-none-any.whl" in page.text
+    assert process.returncode == 0
