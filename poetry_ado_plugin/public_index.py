@@ -135,6 +135,9 @@ class PublicIndex:
             session = make_session(retries=2, pool_size=workers, backoff=0.2)
             _read_environment_once(session, self.url)
         self.session = session
+        # One answer per name for the life of the index: a command that asks twice (publish's
+        # name check and its file list) sends one request.
+        self._answers: dict[str, Lookup] = {}
 
     def __enter__(self) -> PublicIndex:
         return self
@@ -156,9 +159,19 @@ class PublicIndex:
 
     def lookup(self, name: str, *, with_files: bool = False) -> Lookup:
         """Whether ``name`` exists; with ``with_files``, also the files its page lists."""
+        normal = normalize(name)
+        known = self._answers.get(normal)
+        if known is not None and not (with_files and known.presence is Presence.EXISTS):
+            return known
+        if known is not None and known.files is not None:
+            return known
+        answer = self._ask(normal, with_files=with_files)
+        self._answers[normal] = answer
+        return answer
+
+    def _ask(self, normal: str, *, with_files: bool) -> Lookup:
         import requests
 
-        normal = normalize(name)
         url = self.project_url(normal)
         try:
             with self.session.get(

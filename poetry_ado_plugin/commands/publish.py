@@ -129,9 +129,9 @@ everything was uploaded or skipped, 1 otherwise."""
                 "give either --metadata-version-compat or --keep-metadata-version, not both"
             )
         with PublicIndex(self.option("index-url") or DEFAULT_INDEX_URL) as public:
+            public_sha256 = self._public_sha256(public, name)
             if not self.option("no-check-name"):
                 self._check_name(name, poetry.pyproject.data, public)
-            public_sha256 = self._public_sha256(public, name)
 
         dist_dir = Path(self.option("dist-dir"))
         if not dist_dir.is_absolute():

@@ -60,7 +60,7 @@ def test_project_name_and_prefix_from_pyproject(
 
     assert result.exit_code == 0, result
     document = report(result)
-    assert document["schema"] == 1
+    assert document["schema"] == 2
     assert document["exit_code"] == 0
     assert document["prefix"]["normalized"] == "kpv-"
     assert document["prefix"]["origin"] == "pyproject.toml"

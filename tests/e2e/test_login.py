@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from poetry_ado_plugin.verify import PROBE_PACKAGE
 from tests.e2e.helpers_login import PRIVATE_PACKAGE
 from tests.e2e.helpers_login import SOURCE
 from tests.e2e.helpers_login import auth_toml
@@ -126,8 +127,9 @@ def test_login_outside_a_project_uses_the_configured_repository(
     assert poetry_env.run("config", "repositories.org", upload_url, cwd=outside).exit_code == 0
     result = login(poetry_env, outside, ado_emulator.read_token, "org")
     assert result.exit_code == 0, result
+    # verified on a project page: the feed root answers 404 on Azure, whatever the feed
     assert [r.path for r in ado_emulator.org_feed.requests()] == [
-        ado_emulator.org_feed.path() + "/simple/"
+        ado_emulator.org_feed.path() + f"/simple/{PROBE_PACKAGE}/"
     ]
     assert "[http-basic.org]" in auth_toml(poetry_env)
 
@@ -162,15 +164,24 @@ def test_no_azure_source_in_the_project(poetry_env: PoetryEnv, project_dir: Path
 # --- verification --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["wrong", "expired"])
+@pytest.mark.parametrize("which", ["wrong", "wrong-pat", "expired"])
 def test_a_rejected_token_stores_nothing(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path, which: str
 ) -> None:
-    token = "not-a-token" if which == "wrong" else ado_emulator.expired_token
+    token = {
+        "wrong": "not-a-token",
+        "wrong-pat": "a" * 52,  # well-formed, so Azure answers 401 with an empty body
+        "expired": ado_emulator.expired_token,
+    }[which]
     result = login(poetry_env, project, token)
     assert result.exit_code == 1
-    assert "the token was rejected" in result.stderr
-    assert "wrong, expired or missing the Packaging (Read) scope" in result.stderr
+    if which == "expired":
+        assert "Error: the token has expired" in result.stderr
+        assert "Access Denied: The Personal Access Token used has expired." in result.stderr
+    else:
+        assert "the token was rejected" in result.stderr
+        assert "wrong, expired or missing the Packaging (Read) scope" in result.stderr
+    assert "nothing was stored" in result.stderr
     assert auth_toml(poetry_env) == ""
     assert config_toml(poetry_env) == ""
     [request] = ado_emulator.requests

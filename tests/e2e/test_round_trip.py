@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from poetry_ado_plugin.verify import PROBE_PACKAGE
 from tests.poetry_env import write_project
 
 
@@ -147,7 +148,10 @@ def test_round_trip_through_a_server_prefixed_feed_and_a_view(
     consumer, source = install_in_consumer(poetry_env, tmp_path / "consumer", release_view, token)
     assert source == "onprem-feed"
     assert_installed_from(consumer, source, release_view)
-    view_requests = [r for r in feed.requests() if r.view == "Release"]
+    # login's probe of a package the view does not have answers 404; everything else is found
+    view_requests = [
+        r for r in feed.requests() if r.view == "Release" and PROBE_PACKAGE not in r.path
+    ]
     assert view_requests
     assert all(r.status in (200, 303) for r in view_requests if r.method == "GET")
 
@@ -178,12 +182,31 @@ def test_publish_with_a_read_only_token_gets_azure_403(
     assert [r.status for r in posts] == [403]
 
 
-def test_publish_with_a_wrong_token_looks_successful_today(
+def test_publish_with_a_wrong_token_meets_a_sign_in_redirect_today(
     poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
 ) -> None:
-    """Azure answers a client that does not send X-TFS-FedAuthRedirect: Suppress with a 203
-    sign-in page. Poetry's uploader takes any 2xx as success: it reports both files uploaded
-    and exits 0, though the feed stored nothing. `poetry ado publish` must not be fooled."""
+    """Azure answers a token it cannot read, from a client that does not send
+    X-TFS-FedAuthRedirect: Suppress, with a 302 to its sign-in page. Poetry's uploader refuses
+    redirects and guesses at a missing trailing slash."""
+    producer = tmp_path / "producer"
+    producer_with_unverified_token(poetry_env, ado_emulator, producer, "not-a-valid-token")
+
+    result = poetry_env.run("publish", "-r", "team-feed", cwd=producer)
+
+    assert result.exit_code == 1, result
+    assert "Redirects are not supported" in result.output
+    assert ado_emulator.feed.stored_files() == []
+    posts = [r for r in ado_emulator.requests if r.method == "POST"]
+    assert [(r.path.endswith("/pypi/upload/"), r.status) for r in posts] == [(True, 302)]
+
+
+def test_publish_with_a_wrong_token_looks_successful_behind_a_sign_in_page(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+) -> None:
+    """Some users see a 203 sign-in page instead of the redirect. Poetry's uploader takes any
+    2xx as success: it reports both files uploaded and exits 0, though the feed stored nothing.
+    `poetry ado publish` must not be fooled."""
+    ado_emulator.emulator.sign_in = "page"
     producer = tmp_path / "producer"
     producer_with_unverified_token(poetry_env, ado_emulator, producer, "not-a-valid-token")
 

@@ -208,6 +208,78 @@ def test_dependency_findings(server: PublicIndexServer) -> None:
     assert server.count() == 7
 
 
+def locked(name: str, version: str, *digests: str) -> PrivateDependency:
+    """A dependency poetry.lock takes from the feed, with the files' digests it records."""
+    return PrivateDependency(
+        name=name,
+        normalized=name.lower(),
+        source="kpv",
+        source_url=FEED,
+        source_priority="supplemental",
+        pinned=False,
+        found_in=("poetry.lock",),
+        locked_version=version,
+        locked_sha256=frozenset(digests),
+    )
+
+
+def test_public_packages_through_the_feeds_upstream_are_not_private(
+    server: PublicIndexServer,
+) -> None:
+    requests_wheel = server.add_package("requests", "2.32.3")
+    server.add_package("requests", "2.31.0")
+    shadow = server.add_package("kpv-shadow", "1.0")
+    dependencies = (
+        locked("requests", "2.32.3", requests_wheel.sha256),
+        locked("kpv-shadow", "1.0", "0" * 64),  # the feed's own file, another digest
+        locked("kpv-shadow2", "2.0", shadow.sha256),  # no such public project
+        locked("requests-ish", "2.32.3", requests_wheel.sha256),
+    )
+    server.add("requests-ish")  # a public name without that version
+    report = run_checks(
+        CheckRequest(names=("kpv-app",), index_url=server.url, dependencies=dependencies)
+    )
+    assert report.dependencies is not None
+    found = {d.dependency.name: d for d in report.dependencies}
+
+    upstream = found["requests"]
+    assert upstream.verdict is Verdict.UPSTREAM
+    [public, pin] = upstream.findings
+    assert public.verdict is Verdict.UPSTREAM
+    assert "came through the feed's upstream source" in public.reason
+    assert "from kpv" in public.reason
+    assert pin.verdict is Verdict.SKIPPED
+
+    shadowing = found["kpv-shadow"].findings[0]
+    assert shadowing.verdict is Verdict.PROBLEM
+    assert shadowing.reason.startswith("shadows a public name")
+    assert found["requests-ish"].findings[0].verdict is Verdict.PROBLEM
+    assert "a version that is not on" in found["requests-ish"].findings[0].reason
+    # not on the public index: private, the pin check applies as before
+    assert found["kpv-shadow2"].findings[0].verdict is Verdict.OK
+    assert found["kpv-shadow2"].findings[1].verdict is Verdict.WARNING
+
+    assert report.exit_code == 1
+    assert report.counts()["upstream"] == 1
+    document = json.loads(render_json(report))
+    by_name = {d["name"]: d for d in document["dependencies"]}
+    assert by_name["requests"]["verdict"] == "upstream"
+    assert by_name["requests"]["checks"][0]["verdict"] == "upstream"
+
+
+def test_only_upstream_packages_exit_zero(server: PublicIndexServer) -> None:
+    wheel = server.add_package("numpy", "2.1.0")
+    sdist = server.add_package("numpy", "2.1.0", sdist=True)
+    report = run_checks(
+        CheckRequest(
+            names=("kpv-app",),
+            index_url=server.url,
+            dependencies=(locked("numpy", "2.1", wheel.sha256, sdist.sha256),),
+        )
+    )
+    assert report.exit_code == 0
+
+
 def test_no_private_dependencies(server: PublicIndexServer) -> None:
     report = run_checks(CheckRequest(names=("kpv-app",), index_url=server.url, dependencies=()))
     assert report.dependencies == ()

@@ -99,7 +99,31 @@ def test_stopped_server_refuses_pooled_connections(server: PublicIndexServer) ->
     with PublicIndex(server.url) as public:
         assert public.lookup("requests").presence is Presence.EXISTS
         server.stop()
-        assert public.lookup("requests").presence is Presence.UNKNOWN
+        assert public.lookup("foo-bar").presence is Presence.UNKNOWN
+        # a name asked before keeps its answer for the life of the index
+        assert public.lookup("requests").presence is Presence.EXISTS
+
+
+def test_a_lookup_with_files_reads_the_page_and_serves_later_lookups(
+    server: PublicIndexServer,
+) -> None:
+    wheel = server.add_package("requests", "2.32.3")
+    with PublicIndex(server.url) as public:
+        plain = public.lookup("requests")
+        assert plain.files is None
+        detailed = public.lookup("requests", with_files=True)
+        assert detailed.sha256_of_version("2.32.3") == {wheel.sha256}
+        assert detailed.sha256_of_version("2.32.4") == frozenset()
+        assert public.lookup("requests") is detailed
+    assert server.count("/simple/requests/") == 2
+
+
+def test_a_redirect_away_from_the_project_pages_is_unknown(server: PublicIndexServer) -> None:
+    server.moved["sso"] = "/login/_signin?realm=x"
+    with PublicIndex(server.url) as public:
+        lookup = public.lookup("sso")
+    assert lookup.presence is Presence.UNKNOWN
+    assert lookup.reason == f"127.0.0.1:{server.port} redirected to 127.0.0.1:{server.port}"
 
 
 def test_timeout_is_unknown(server: PublicIndexServer) -> None:
