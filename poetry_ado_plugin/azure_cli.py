@@ -1,15 +1,25 @@
 """The Azure CLI: an Entra ID access token for Azure DevOps, and the record of when it expires.
 
-``az account get-access-token`` prints the token in JSON on stdout. Nothing it prints is ever
-echoed: stdout holds the token, so only its shape is described in errors. The expiry record
-(``ado-token-expiry.json`` beside Poetry's config.toml) holds expiry times and tenants, never a
-token; its existence is what tells the console-event listener that a refresh may be due."""
+``az account get-access-token`` prints the token in JSON on stdout. Nothing it prints on stdout is
+ever echoed, so only its shape is described in errors; a line of its stderr quoted in an error has
+the token, and anything that looks like one, masked. The expiry record (``ado-token-expiry.json``
+beside Poetry's config.toml) holds expiry times and tenants, never a token; its existence is what
+tells the console-event listener that a refresh may be due. It also remembers a failed refresh
+for ten minutes, so that a hung or logged-out az does not cost every Poetry command the wait.
+
+az runs in its own process group (a new session on POSIX), and on timeout the whole group is
+killed: az is a Python program that starts children, and killing only az would leave them
+running, one more per Poetry command."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -31,6 +41,11 @@ EXPIRY_FILE_NAME = "ado-token-expiry.json"
 REFRESH_MARGIN = 300
 
 AZ_TIMEOUT = 60.0
+# A refresh runs before someone's `poetry install`: a hung az must not hold it up for long.
+REFRESH_TIMEOUT = 10.0
+REFRESH_TIMEOUT_VARIABLE = "POETRY_ADO_AZ_REFRESH_TIMEOUT"
+# How long a failed refresh is remembered; until then no command asks az again.
+FAILURE_MEMORY = 600
 
 NOT_LOGGED_IN_HINTS = ("az login", "please run 'az login'", "aadsts", "interactive authentication")
 
@@ -77,17 +92,10 @@ def get_access_token(tenant: str | None = None, *, timeout: float = AZ_TIMEOUT) 
     command = az_command(tenant)
     login_hint = f"az login --tenant {tenant}" if tenant else "az login"
     try:
-        completed = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        completed = _run(command, timeout)
     except subprocess.TimeoutExpired:
         raise AzureCliError(
-            f"the Azure CLI did not answer within {timeout:.0f} s: run "
+            f"the Azure CLI did not answer within {timeout:g} s: run "
             "`az account get-access-token --resource "
             f"{AZURE_DEVOPS_RESOURCE}` yourself to see what it waits for"
         ) from None
@@ -106,9 +114,84 @@ def get_access_token(tenant: str | None = None, *, timeout: float = AZ_TIMEOUT) 
             )
         raise AzureCliError(
             f"`az account get-access-token` failed with exit code {completed.returncode}"
-            f"{_first_line(stderr)}"
+            f"{_first_line(_mask_tokens(stderr, _printed_token(completed.stdout)))}"
         )
     return parse_access_token(completed.stdout, tenant=tenant)
+
+
+def refresh_timeout() -> float:
+    """REFRESH_TIMEOUT, or a positive number of seconds from POETRY_ADO_AZ_REFRESH_TIMEOUT."""
+    with contextlib.suppress(ValueError):
+        value = float(os.environ.get(REFRESH_TIMEOUT_VARIABLE, ""))
+        if 0 < value < float("inf"):
+            return value
+    return REFRESH_TIMEOUT
+
+
+def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a process group of its own; kill the whole group on timeout (or
+    Ctrl-C), so that none of az's children outlives it."""
+    group: dict[str, Any] = (
+        {"start_new_session": True}
+        if os.name == "posix"
+        else {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+    )
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **group,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        _kill_group(process)
+        # The pipes close once the group is gone; a grandchild that left the group could
+        # hold them open, so do not wait for that.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=2)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+    else:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(process.pid)],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+    with contextlib.suppress(OSError):
+        process.kill()
+
+
+# A JWT (an Entra token), or a long run of letters and digits with at least one digit (a PAT is
+# 52 or 84 of them): masked in az's stderr even when it is not the token we were given.
+_TOKEN_LIKE = re.compile(
+    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"
+    r"|(?<![A-Za-z0-9_-])(?=[A-Za-z_-]*[0-9])(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)[A-Za-z0-9_-]{32,}"
+)
+
+
+def _mask_tokens(text: str, known: str | None) -> str:
+    if known:
+        text = text.replace(known, "***")
+    return _TOKEN_LIKE.sub("***", text)
+
+
+def _printed_token(stdout: str) -> str | None:
+    with contextlib.suppress(ValueError, AttributeError):
+        token = json.loads(stdout).get("accessToken")
+        if isinstance(token, str) and len(token) >= 8:
+            return token
+    return None
 
 
 def parse_access_token(stdout: str, *, tenant: str | None = None) -> AccessToken:
@@ -178,12 +261,28 @@ class ExpiryRecord:
     expires_on: int
     tenant: str | None
     username: str | None
+    # The last refresh through az that failed, and why (one line, no secret).
+    refresh_failed_at: int | None = None
+    refresh_failure: str | None = None
 
     def expires_within(self, seconds: float, now: float | None = None) -> bool:
         return self.expires_on - (time.time() if now is None else now) < seconds
 
+    def refresh_failed_recently(self, now: float | None = None) -> bool:
+        if self.refresh_failed_at is None:
+            return False
+        return (time.time() if now is None else now) - self.refresh_failed_at < FAILURE_MEMORY
+
     def as_json(self) -> dict[str, Any]:
-        return {"expires_on": self.expires_on, "tenant": self.tenant, "username": self.username}
+        data: dict[str, Any] = {
+            "expires_on": self.expires_on,
+            "tenant": self.tenant,
+            "username": self.username,
+        }
+        if self.refresh_failed_at is not None:
+            data["refresh_failed_at"] = self.refresh_failed_at
+            data["refresh_failure"] = self.refresh_failure
+        return data
 
 
 def expiry_file() -> Path:
@@ -210,10 +309,18 @@ def load_records(path: Path | None = None) -> dict[str, ExpiryRecord]:
             continue
         tenant = entry.get("tenant")
         username = entry.get("username")
+        failed_at = entry.get("refresh_failed_at")
+        failure = entry.get("refresh_failure")
         records[str(name)] = ExpiryRecord(
             expires_on=expires_on,
             tenant=tenant if isinstance(tenant, str) else None,
             username=username if isinstance(username, str) else None,
+            refresh_failed_at=(
+                failed_at
+                if isinstance(failed_at, int) and not isinstance(failed_at, bool)
+                else None
+            ),
+            refresh_failure=failure if isinstance(failure, str) else None,
         )
     return records
 
@@ -239,6 +346,26 @@ def record_expiry(
     with files.locked(path, error=CredentialError):
         records = load_records(path)
         records[name] = ExpiryRecord(expires_on=expires_on, tenant=tenant, username=username)
+        _write_records(records, path)
+
+
+def record_refresh_failure(
+    name: str, reason: str, now: float | None = None, path: Path | None = None
+) -> None:
+    """Remember that refreshing ``name`` through az failed, so that for FAILURE_MEMORY seconds
+    no command waits for az again. A later login or refresh replaces the record."""
+    from poetry_ado_plugin import files
+
+    path = path or expiry_file()
+    with files.locked(path, error=CredentialError):
+        records = load_records(path)
+        if name not in records:
+            return
+        records[name] = dataclasses.replace(
+            records[name],
+            refresh_failed_at=int(time.time() if now is None else now),
+            refresh_failure=reason,
+        )
         _write_records(records, path)
 
 

@@ -5,7 +5,10 @@ and publish, and only when the expiry record file exists (so only after a ``logi
 For each source of the project (and the ``publish -r`` repository) whose recorded token expires
 within five minutes, a new token is fetched through ``az`` and stored like ``login`` stores it, and
 Poetry's in-memory config is updated so this very run uses it. A failure is a warning, never an
-error: the command goes on and Poetry reports the feed's answer itself."""
+error: the command goes on and Poetry reports the feed's answer itself.
+
+az gets at most ``REFRESH_TIMEOUT`` (10 s) here. A failed refresh is remembered in the expiry
+record for ten minutes: until then the next commands warn without asking az again."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import time
 from typing import TYPE_CHECKING
 from typing import Any
 
+from poetry_ado_plugin.azure_cli import FAILURE_MEMORY
 from poetry_ado_plugin.azure_cli import REFRESH_MARGIN
 from poetry_ado_plugin.azure_cli import format_expiry
 from poetry_ado_plugin.azure_cli import load_records
@@ -39,6 +43,16 @@ def refresh_if_needed(event: ConsoleCommandEvent) -> None:
             return
         config = _poetry_config(event)
         for name in due:
+            record = records[name]
+            if record.refresh_failed_recently(now) and record.refresh_failed_at is not None:
+                retry = format_expiry(record.refresh_failed_at + FAILURE_MEMORY)
+                _warn(
+                    io,
+                    f"the Azure CLI token for '{name}' was not refreshed: the last try failed "
+                    f"({record.refresh_failure or 'no reason recorded'}), and az is not asked "
+                    f"again before {retry}. Run `poetry ado login {name} --azure-cli`",
+                )
+                continue
             _refresh(name, io, config)
     except Exception as error:  # a listener must not break the user's command
         _warn(io, f"could not check the Azure CLI tokens ({type(error).__name__})")
@@ -78,12 +92,13 @@ def refresh(name: str, config: Config | None = None) -> tuple[int, str]:
     """Fetch and store a new token for ``name``; returns (expires_on, location)."""
     from poetry_ado_plugin.azure_cli import get_access_token
     from poetry_ado_plugin.azure_cli import record_expiry
+    from poetry_ado_plugin.azure_cli import refresh_timeout
     from poetry_ado_plugin.credential_store import store_credential
     from poetry_ado_plugin.credentials import DEFAULT_USERNAME
     from poetry_ado_plugin.credentials import clean_token
 
     record = load_records()[name]
-    access = get_access_token(record.tenant)
+    access = get_access_token(record.tenant, timeout=refresh_timeout())
     token = clean_token(access.token, "the Azure CLI")
     username = record.username or DEFAULT_USERNAME
     result = store_credential(name, username, token)
@@ -99,12 +114,21 @@ def refresh(name: str, config: Config | None = None) -> tuple[int, str]:
 
 
 def _refresh(name: str, io: IO, config: Config) -> None:
+    from poetry_ado_plugin.azure_cli import record_refresh_failure
+
     try:
         expires_on, location = refresh(name, config)
     except AdoError as error:
+        remembered = ""
+        try:
+            record_refresh_failure(name, str(error))
+        except AdoError:
+            pass
+        else:
+            remembered = f" az is not asked again for {FAILURE_MEMORY // 60} minutes."
         _warn(
             io,
-            f"could not refresh the Azure CLI token for '{name}': {error}. Run "
+            f"could not refresh the Azure CLI token for '{name}': {error}.{remembered} Run "
             f"`poetry ado login {name} --azure-cli`",
         )
         return

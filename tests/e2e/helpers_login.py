@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.poetry_env import write_project
 
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tests.poetry_env import PoetryEnv
 
 
@@ -62,3 +62,13 @@ def expiry_records(env: PoetryEnv) -> dict[str, dict[str, object]]:
 
 def in_minutes(minutes: float) -> int:
     return int(time.time() + minutes * 60)
+
+
+def path_without_real_az(env: PoetryEnv) -> dict[str, str]:
+    """PATH with the fake bin first and no other directory holding an `az`."""
+    directories = [
+        d
+        for d in env.environ()["PATH"].split(os.pathsep)
+        if d and (d == str(env.bin_dir) or not (Path(d) / "az").exists())
+    ]
+    return {"PATH": os.pathsep.join(directories)}

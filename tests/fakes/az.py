@@ -5,14 +5,20 @@ next to it (``az-state.json``) that a test rewrites between runs:
 
 - ``{"mode": "ok", "token": ..., "expires_on": epoch, "tenant": ...}``: prints the real JSON shape;
 - ``{"mode": "not-logged-in"}``: prints the real message on stderr and exits 1;
-- ``{"mode": "garbage"}``: prints something that is not JSON and exits 0.
+- ``{"mode": "garbage"}``: prints something that is not JSON and exits 0;
+- ``{"mode": "hang"}``: starts a child process that sleeps, writes its pid and az's own to
+  ``az-pids.json``, and hangs (as az does waiting for a device-code or MFA prompt);
+- ``{"mode": "leaky-error", "token": ...}``: prints the token on stderr and exits 1.
 
 Each call's arguments (never a token) are appended to ``az-calls.jsonl`` for assertions."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +26,7 @@ from pathlib import Path
 
 STATE_FILE = "az-state.json"
 CALLS_FILE = "az-calls.jsonl"
+PIDS_FILE = "az-pids.json"
 
 NOT_LOGGED_IN = "Please run 'az login' to setup account.\n"
 
@@ -38,6 +45,15 @@ def main(argv: list[str], here: Path) -> int:
     if mode == "garbage":
         sys.stdout.write("WARNING: something unexpected happened\n")
         return 0
+    if mode == "hang":
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        pids = {"az": os.getpid(), "child": child.pid}
+        (here / PIDS_FILE).write_text(json.dumps(pids), encoding="utf-8")
+        time.sleep(3600)
+        return 0
+    if mode == "leaky-error":
+        sys.stderr.write(f"ERROR: the request with token {state['token']} failed\n")
+        return 1
     expires_on = int(state["expires_on"])
     answer = {
         "accessToken": state["token"],
@@ -57,6 +73,11 @@ class FakeAz:
 
     def set(self, **state: object) -> None:
         (self.directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+
+    def pids(self) -> dict[str, int]:
+        """The pids a ``hang`` run wrote: az's own and its child's."""
+        data: dict[str, int] = json.loads((self.directory / PIDS_FILE).read_text(encoding="utf-8"))
+        return data
 
     def calls(self) -> list[list[str]]:
         path = self.directory / CALLS_FILE

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import time
 from datetime import datetime
-from typing import TYPE_CHECKING
-from typing import Any
+from pathlib import Path
 
 import pytest
 
@@ -17,11 +18,11 @@ from poetry_ado_plugin.azure_cli import forget_expiry
 from poetry_ado_plugin.azure_cli import load_records
 from poetry_ado_plugin.azure_cli import parse_access_token
 from poetry_ado_plugin.azure_cli import record_expiry
+from tests.fakes.az import FakeAz
+from tests.fakes.az import install_fake_az
 
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX process groups")
 
 SECRET = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.canary.sig"
 
@@ -69,7 +70,7 @@ class FakeRun:
         self.result = subprocess.CompletedProcess([], returncode, stdout, stderr)
         self.commands: list[list[str]] = []
 
-    def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    def __call__(self, command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         self.commands.append(command)
         return self.result
 
@@ -81,7 +82,7 @@ def az_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_command_line_and_tenant(az_on_path: None, monkeypatch: pytest.MonkeyPatch) -> None:
     run = FakeRun(0, json.dumps(REAL_OUTPUT))
-    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(azure_cli, "_run", run)
     azure_cli.get_access_token("my-tenant")
     assert run.commands == [
         [
@@ -100,7 +101,7 @@ def test_command_line_and_tenant(az_on_path: None, monkeypatch: pytest.MonkeyPat
 
 def test_not_logged_in(az_on_path: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        subprocess, "run", FakeRun(1, stderr="Please run 'az login' to setup account.\n")
+        azure_cli, "_run", FakeRun(1, stderr="Please run 'az login' to setup account.\n")
     )
     with pytest.raises(AzureCliError, match=r"not logged in .*run `az login --tenant t`"):
         azure_cli.get_access_token("t")
@@ -109,7 +110,7 @@ def test_not_logged_in(az_on_path: None, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_other_failure_shows_first_stderr_line(
     az_on_path: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(subprocess, "run", FakeRun(2, stderr="\nERROR: something broke\nmore\n"))
+    monkeypatch.setattr(azure_cli, "_run", FakeRun(2, stderr="\nERROR: something broke\nmore\n"))
     with pytest.raises(AzureCliError, match=r"exit code 2: ERROR: something broke$"):
         azure_cli.get_access_token()
 
@@ -121,10 +122,10 @@ def test_missing_az(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_timeout(az_on_path: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    def hang(command: list[str], **kwargs: Any) -> None:
-        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+    def hang(command: list[str], timeout: float) -> None:
+        raise subprocess.TimeoutExpired(command, timeout)
 
-    monkeypatch.setattr(subprocess, "run", hang)
+    monkeypatch.setattr(azure_cli, "_run", hang)
     with pytest.raises(AzureCliError, match="did not answer within 60 s"):
         azure_cli.get_access_token()
 
@@ -157,3 +158,100 @@ def test_expires_within() -> None:
     record = ExpiryRecord(1000, None, None)
     assert record.expires_within(300, now=701)
     assert not record.expires_within(300, now=700)
+
+
+# --- a real az process: deadlines, process groups, what its stderr may show --------------------
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def fake_az(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAz:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return install_fake_az(bin_dir)
+
+
+@posix_only
+def test_a_hung_az_is_killed_with_its_children(fake_az: FakeAz) -> None:
+    fake_az.set(mode="hang")
+    started = time.monotonic()
+    with pytest.raises(AzureCliError, match=r"did not answer within 1\.5 s"):
+        azure_cli.get_access_token(timeout=1.5)
+    assert time.monotonic() - started < 6
+    pids = fake_az.pids()
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [name for name, pid in pids.items() if alive(pid)] == []
+
+
+@posix_only
+def test_az_stderr_never_shows_the_token(fake_az: FakeAz) -> None:
+    fake_az.set(mode="leaky-error", token=SECRET)
+    with pytest.raises(AzureCliError) as caught:
+        azure_cli.get_access_token()
+    message = str(caught.value)
+    assert "failed with exit code 1: ERROR: the request with token *** failed" in message
+    assert SECRET not in message
+    assert "canary" not in message
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "abcdefghij0123456789abcdefghij0123456789abcdefghij01",  # a 52-character PAT
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",  # a JWT
+    ],
+)
+def test_anything_token_like_in_stderr_is_masked(
+    az_on_path: None, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.setattr(azure_cli, "_run", FakeRun(1, stderr=f"ERROR: bad {token}\n"))
+    with pytest.raises(AzureCliError) as caught:
+        azure_cli.get_access_token()
+    assert token not in str(caught.value)
+    assert str(caught.value).endswith("ERROR: bad ***")
+
+
+def test_a_tenant_id_in_stderr_stays(az_on_path: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    monkeypatch.setattr(azure_cli, "_run", FakeRun(1, stderr=f"ERROR: tenant {tenant} refused\n"))
+    with pytest.raises(AzureCliError, match=tenant):
+        azure_cli.get_access_token()
+
+
+def test_the_refresh_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(azure_cli.REFRESH_TIMEOUT_VARIABLE, raising=False)
+    assert azure_cli.refresh_timeout() == 10
+    for value, expected in [("2.5", 2.5), ("0", 10), ("-1", 10), ("inf", 10), ("nan", 10)]:
+        monkeypatch.setenv(azure_cli.REFRESH_TIMEOUT_VARIABLE, value)
+        assert azure_cli.refresh_timeout() == expected
+
+
+def test_a_failed_refresh_is_remembered_beside_the_expiry(tmp_path: Path) -> None:
+    path = tmp_path / "ado-token-expiry.json"
+    record_expiry("a", 100, "tenant", "azure", path)
+    azure_cli.record_refresh_failure("a", "az did not answer", now=1000, path=path)
+    azure_cli.record_refresh_failure("unknown", "ignored", now=1000, path=path)
+    record = load_records(path)["a"]
+    assert record.refresh_failure == "az did not answer"
+    assert record.refresh_failed_recently(now=1000 + 599)
+    assert not record.refresh_failed_recently(now=1000 + 600)
+    assert set(load_records(path)) == {"a"}
+    record_expiry("a", 200, "tenant", "azure", path)
+    assert not load_records(path)["a"].refresh_failed_recently(now=1001)
