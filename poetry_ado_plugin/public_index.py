@@ -36,8 +36,11 @@ from urllib.parse import urlsplit
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import DEFAULT_TIMEOUT
 from poetry_ado_plugin.http import describe_connection_error
+from poetry_ado_plugin.http import discard_body
 from poetry_ado_plugin.http import host_of
+from poetry_ado_plugin.http import iter_body
 from poetry_ado_plugin.http import make_session
+from poetry_ado_plugin.http import read_body
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.names import is_valid_name
 from poetry_ado_plugin.names import normalize
@@ -68,6 +71,9 @@ ACCEPT = (
 )
 
 CACHE_FORMAT = 1
+# The most of a project list we read: PyPI's is about 30 MB as HTML, so this leaves room to
+# grow while a server that streams gigabytes costs a bounded amount of memory.
+PROJECT_LIST_MAX_BYTES = 256 * 1024 * 1024
 _CHUNK = 256 * 1024
 
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -175,10 +181,19 @@ class PublicIndex:
         url = self.project_url(normal)
         try:
             with self.session.get(
-                url, headers={"Accept": ACCEPT}, timeout=self.timeout, allow_redirects=True
+                url,
+                headers={"Accept": ACCEPT},
+                timeout=self.timeout,
+                allow_redirects=True,
+                stream=True,
             ) as response:
-                # Reading the body hands the connection back to the pool for the next lookup.
-                body = response.content
+                # Reading the body hands the connection back to the pool for the next lookup;
+                # a popular project's page can be megabytes, of which only the status counts.
+                body = b""
+                if with_files and response.status_code == 200:
+                    body = read_body(response)
+                else:
+                    discard_body(response)
         except requests.RequestException as error:
             return Lookup(normal, Presence.UNKNOWN, describe_connection_error(error, url))
         if response.history and not self._is_project_page(response.url):
@@ -552,7 +567,7 @@ def _read_with_progress(response: requests.Response, progress: ProgressCallback 
     raw: Any = response.raw
     chunks: list[bytes] = []
     received = 0
-    for chunk in response.iter_content(_CHUNK):
+    for chunk in iter_body(response, PROJECT_LIST_MAX_BYTES, _CHUNK):
         chunks.append(chunk)
         received += len(chunk)
         if progress is not None:

@@ -26,7 +26,6 @@ Exit codes of ``poetry ado publish``: 0 when everything was uploaded or skipped,
 from __future__ import annotations
 
 import hashlib
-import os
 import tarfile
 import time
 import zipfile
@@ -56,8 +55,10 @@ from poetry_ado_plugin.feed import is_feed_url
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.http import DEFAULT_TIMEOUT
 from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
+from poetry_ado_plugin.http import RetryAfterRefused
 from poetry_ado_plugin.http import describe_connection_error
 from poetry_ado_plugin.http import host_of
+from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.simple_index import IndexFile
 from poetry_ado_plugin.simple_index import filename_name_version
@@ -838,28 +839,14 @@ class RetryPolicy(NamedTuple):
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> RetryPolicy:
-        environ = dict(os.environ) if environ is None else environ
-        policy = cls()
-        raw = environ.get(RETRIES_VARIABLE, "").strip()
-        if raw:
-            if not raw.isdigit() or int(raw) > MAX_RETRIES:
-                raise UsageError(
-                    f"{RETRIES_VARIABLE} must be a whole number from 0 to {MAX_RETRIES}, "
-                    f"not {raw!r}"
-                )
-            policy = cls(int(raw), policy.backoff)
-        raw = environ.get(BACKOFF_VARIABLE, "").strip()
-        if raw:
-            try:
-                backoff = float(raw)
-            except ValueError:
-                backoff = -1.0
-            if not 0 <= backoff <= 60:
-                raise UsageError(
-                    f"{BACKOFF_VARIABLE} must be a number of seconds from 0 to 60, not {raw!r}"
-                )
-            policy = cls(policy.retries, backoff)
-        return policy
+        from poetry_ado_plugin.environment import env_number
+
+        default = cls()
+        retries = env_number(
+            RETRIES_VARIABLE, default.retries, maximum=MAX_RETRIES, integer=True, environ=environ
+        )
+        backoff = env_number(BACKOFF_VARIABLE, default.backoff, maximum=60, environ=environ)
+        return cls(int(retries), backoff)
 
 
 class FileResult(NamedTuple):
@@ -892,8 +879,11 @@ def describe_upload_error(error: Exception, url: str) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
+    """The answer's Retry-After in seconds (a number or an HTTP-date), out of the command's
+    allowance; http.RetryAfterRefused when it asks for more than is left."""
+    from poetry_ado_plugin.http import retry_after_wait
+
+    return retry_after_wait(response)
 
 
 def _phrase(status: int) -> str:
@@ -966,7 +956,12 @@ class GuardedUploader(Uploader):
             if auth is not None:
                 session.auth = auth
         else:
-            session = super().make_session()
+            # Ours, not Poetry's plain session: deadlines and capped bodies. No retries of its
+            # own: this class decides what is safe to send again.
+            session = make_session(retries=0)
+            auth = self.get_auth()
+            if auth is not None:
+                session.auth = auth
         # A plain 401 instead of a 203 sign-in page, which Poetry would take for success.
         session.headers.update(SUPPRESS_SIGN_IN)
         session.hooks["response"].append(self._remember)
@@ -1027,7 +1022,14 @@ class GuardedUploader(Uploader):
             elif response.status_code >= 500:
                 # The standard phrase: Azure's reason phrase also carries its whole message.
                 reason = f"{response.status_code} {_phrase(response.status_code)}"
-                retry_after = _retry_after(response)
+                try:
+                    retry_after = _retry_after(response)
+                except RetryAfterRefused as refused:
+                    raise FeedResponseError(
+                        f"could not upload {dist.filename} to {self._source.feed.name} "
+                        f"({reason}): {refused}, longer than a command waits; try again later, "
+                        "and rerun with --skip-existing"
+                    ) from None
             else:
                 raise FeedResponseError(self._explain(response, url, dist)) from None
 

@@ -21,7 +21,6 @@ How the answer reads (docs/azure-artifacts.md, "Index pages" and "Authentication
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from poetry_ado_plugin.errors import CredentialError
@@ -39,16 +38,6 @@ if TYPE_CHECKING:
 # project. Its page is a 404 "Cannot find the package" on every feed, which proves that the
 # token was accepted and that the feed exists.
 PROBE_PACKAGE = "poetry-ado-plugin-login-check"
-
-
-def _timeout(default: tuple[float, float]) -> float | tuple[float, float]:
-    """Poetry's own POETRY_REQUESTS_TIMEOUT (seconds) when set, else http's default."""
-    value = os.environ.get("POETRY_REQUESTS_TIMEOUT", "")
-    try:
-        seconds = float(value)
-    except ValueError:
-        return default
-    return seconds if seconds > 0 else default
 
 
 class TokenRejectedError(CredentialError):
@@ -76,10 +65,10 @@ def verify_token(
     import requests
 
     from poetry_ado_plugin import answers
-    from poetry_ado_plugin.http import DEFAULT_TIMEOUT
     from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
     from poetry_ado_plugin.http import describe_connection_error
     from poetry_ado_plugin.http import make_session
+    from poetry_ado_plugin.http import request_timeout
 
     url = probe_url(feed)
     own_session = session is None
@@ -90,7 +79,7 @@ def verify_token(
                 url,
                 auth=(username, token),
                 headers=SUPPRESS_SIGN_IN,
-                timeout=timeout or _timeout(DEFAULT_TIMEOUT),
+                timeout=timeout or request_timeout(),
                 allow_redirects=False,
                 stream=True,
             )
