@@ -106,14 +106,39 @@ class Lookup:
 
 
 def index_root(url: str) -> str:
-    """``url`` as the root of a simple index, ending in ``/``; UsageError when it is no URL."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"--index-url {redact_credentials(url)!r} is not an http(s) URL: pass the root of "
-            f"a simple index, e.g. {DEFAULT_INDEX_URL}"
-        )
+    """``url`` as the root of a simple index, ending in ``/``; UsageError when it is no URL
+    (empty, no http(s) scheme or host, a bad port or IPv6 address, a line break)."""
     root = url.strip()
+    fix = f"pass the root of a simple index, e.g. {DEFAULT_INDEX_URL}"
+    if not root:
+        raise UsageError(f"--index-url is empty: {fix}")
+    if not root.isprintable():
+        # urlsplit would quietly drop the line break; the URL is not echoed, it may hold more.
+        raise UsageError(f"--index-url contains a line break or control character: {fix}")
+    try:
+        parts = urlsplit(root)
+    except ValueError:  # a bracketed host that is no IPv6 address
+        raise UsageError(
+            f"--index-url {redact_credentials(url)!r} has an invalid host: {fix}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--index-url {redact_credentials(url)!r} is not an http(s) URL: {fix}")
+    try:
+        parts.port  # noqa: B018  # urlsplit checks the port only when asked
+    except ValueError:
+        raise UsageError(
+            f"--index-url {redact_credentials(url)!r} has a port that is not a number from 0 "
+            f"to 65535: {fix}"
+        ) from None
+    if ":" in parts.hostname:
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(parts.hostname)
+        except ValueError:
+            raise UsageError(
+                f"--index-url {redact_credentials(url)!r} has an invalid IPv6 host: {fix}"
+            ) from None
     return root if root.endswith("/") else root + "/"
 
 

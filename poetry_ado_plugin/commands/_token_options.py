@@ -10,6 +10,7 @@ from cleo.helpers import argument
 from cleo.helpers import option
 
 from poetry_ado_plugin.commands.base import AdoCommand
+from poetry_ado_plugin.redact import register_secret
 
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class TokenCommand(AdoCommand):
                 hint = ", or run it in a terminal to be asked for it"
             else:
                 prompt = self._prompt(target)
-        return find_token(
+        token = find_token(
             target.feed,
             self.token_request(),
             os.environ,
@@ -98,6 +99,9 @@ class TokenCommand(AdoCommand):
             prompt=prompt,
             prompt_unavailable_hint=hint,
         )
+        # From here on no message of this run can show it, whatever echoes it back.
+        register_secret(token.secret)
+        return token
 
     def _prompt(self, target: FeedTarget) -> Callable[[], str | None]:
         # Not cleo's secret(): after an empty answer it asks again with echo on.

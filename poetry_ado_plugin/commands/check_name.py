@@ -113,7 +113,7 @@ class CheckNameCommand(AdoCommand):
             self._render_text(report)
         summary = report.unchecked_summary()
         if summary is not None:
-            self.line_error(f"<error>Error: {Formatter.escape(summary)}</error>")
+            self.error_line(summary)
         return report.exit_code
 
     # -- input ----------------------------------------------------------------------------------
@@ -122,7 +122,8 @@ class CheckNameCommand(AdoCommand):
         names: list[str] = list(self.argument("name") or [])
         prefix_text: str | None = self.option("prefix")
         audit = bool(self.option("dependencies"))
-        index_url = index_root(self.option("index-url") or DEFAULT_INDEX_URL)
+        given = self.option("index-url")
+        index_url = index_root(DEFAULT_INDEX_URL if given is None else given)
 
         document = None
         if not names or prefix_text is None or audit:

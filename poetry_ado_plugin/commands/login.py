@@ -74,9 +74,9 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
         saved = save_login(target.name, target.feed, token)
         result, repository = saved.stored, saved.repository
         if result.fallback_reason:
-            self.line_error(
-                f"<warning>Warning: {result.fallback_reason}: stored the token in "
-                f"{result.path} instead (plain text, readable only by you).</warning>"
+            self.warn(
+                f"{result.fallback_reason}: stored the token in {result.path} instead (plain "
+                "text, readable only by you)."
             )
 
         where = "the keyring" if result.location == "keyring" else str(result.path)

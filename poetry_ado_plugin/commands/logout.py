@@ -34,7 +34,7 @@ Poetry's config stay, so <c1>poetry ado login NAME</c1> is all it takes to log i
 
         result = remove_credential(name)
         for warning in result.warnings:
-            self.line_error(f"<warning>Warning: {warning}</warning>")
+            self.warn(warning)
         removed = list(result.removed)
         if forget_expiry(name):
             removed.append("the Azure CLI token's expiry record")

@@ -122,13 +122,14 @@ everything was uploaded or skipped, 1 otherwise."""
         target = upload_target(source, poetry.config.get(f"repositories.{source.name}.url"))
         policy = RetryPolicy.from_environment()
         if target.warning:
-            self._warn(target.warning)
+            self.warn(target.warning)
 
         if self.option("metadata-version-compat") and self.option("keep-metadata-version"):
             raise UsageError(
                 "give either --metadata-version-compat or --keep-metadata-version, not both"
             )
-        with PublicIndex(self.option("index-url") or DEFAULT_INDEX_URL) as public:
+        given = self.option("index-url")
+        with PublicIndex(DEFAULT_INDEX_URL if given is None else given) as public:
             public_sha256 = self._public_sha256(public, name)
             if not self.option("no-check-name"):
                 self._check_name(name, poetry.pyproject.data, public)
@@ -250,7 +251,7 @@ everything was uploaded or skipped, 1 otherwise."""
                 "--no-check-name to publish anyway)"
             )
         for reason in result.unchecked:
-            self._warn(f"{reason}; publishing anyway (run poetry ado check-name later)")
+            self.warn(f"{reason}; publishing anyway (run poetry ado check-name later)")
         if not result.unchecked:
             self.line(
                 f"Name {name}: no problems found against {Formatter.escape(result.index_url)}"
@@ -269,9 +270,6 @@ everything was uploaded or skipped, 1 otherwise."""
                 verbosity=Verbosity.VERBOSE,
             )
         return frozenset(f.sha256 for f in lookup.files or () if f.sha256)
-
-    def _warn(self, message: str) -> None:
-        self.line_error(f"<warning>Warning: {Formatter.escape(message)}</warning>")
 
     def _rel(self, path: Path) -> str:
         try:
