@@ -92,6 +92,16 @@ def _call_with_timeout(function: Callable[[], T], timeout: float) -> T:
     return value
 
 
+def bounded_keyring_call(function: Callable[[], T], *, fix: str) -> T:
+    """Run ``function``, which may read the keyring, with the keyring timeout; a keyring that
+    does not answer in time is a CredentialError ending in ``fix``."""
+    timeout = keyring_timeout()
+    try:
+        return _call_with_timeout(function, timeout)
+    except _KeyringTimeout:
+        raise CredentialError(f"{_timeout_reason(timeout)}: {fix}") from None
+
+
 def _config() -> Config:
     from poetry.config.config import Config
 

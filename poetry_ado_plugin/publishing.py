@@ -276,20 +276,35 @@ def use_upload_url(config: Config, repository: str, url: str) -> None:
 
 
 def feed_credentials(config: Config, repository: str) -> tuple[str, str]:
-    """The username and token Poetry's Publisher would send for ``repository``."""
+    """The username and token Poetry's Publisher would send for ``repository``.
+
+    Poetry reads the password from the keyring when one is in use; a locked keyring can wait
+    forever for an unlock prompt, so the read gets login's keyring timeout."""
     from poetry.utils.authenticator import Authenticator
 
-    authenticator = Authenticator(config)
-    token = authenticator.get_pypi_token(repository)
-    if token:
-        return "__token__", token
-    credential = authenticator.get_http_auth(repository)
-    if credential is None or not credential.password or not credential.username:
+    from poetry_ado_plugin.credential_store import bounded_keyring_call
+
+    def read() -> tuple[str | None, str | None]:
+        authenticator = Authenticator(config)
+        token = authenticator.get_pypi_token(repository)
+        if token:
+            return "__token__", token
+        credential = authenticator.get_http_auth(repository)
+        return (None, None) if credential is None else (credential.username, credential.password)
+
+    username, password = bounded_keyring_call(
+        read,
+        fix=(
+            "unlock it and run again, or store the token in auth.toml instead: "
+            f"`poetry config keyring.enabled false`, then `poetry ado login {repository}`"
+        ),
+    )
+    if not password or not username:
         raise FeedResponseError(
             f"no credential for {repository} (Poetry needs a username and a token): run "
             f"poetry ado login {repository}"
         )
-    return credential.username, credential.password
+    return username, password
 
 
 def feed_tls(config: Config, repository: str) -> tuple[bool | str, str | None]:
