@@ -33,6 +33,7 @@ from benchmarks.common import timed_run  # noqa: E402
 from tests.emulator import FeedEmulator  # noqa: E402
 from tests.emulator.packages import build_sdist  # noqa: E402
 from tests.emulator.packages import build_wheel  # noqa: E402
+from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST  # noqa: E402
 from tests.public_index_server import PublicIndexServer  # noqa: E402
 
 
@@ -68,7 +69,10 @@ def _set_version(directory: Path, version: str) -> None:
 def bench(runs: int) -> tuple[list[float], list[float], int]:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        with FeedEmulator(root / "emulator") as emulator, PublicIndexServer(["requests"]) as public:
+        with (
+            FeedEmulator(root / "emulator", sign_in_host=LOCAL_SIGN_IN_HOST) as emulator,
+            PublicIndexServer(["requests"]) as public,
+        ):
             feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
             token = emulator.generate_token()
             env = isolated_environment(root / "home")

@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from tests.emulator import FeedEmulator
+from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
 from tests.poetry_env import POETRY
 from tests.poetry_env import PoetryEnv
 from tests.poetry_env import write_project
@@ -131,7 +132,7 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="poetry-ado-demo-"))
-    emulator = FeedEmulator(workdir / "feed-storage")
+    emulator = FeedEmulator(workdir / "feed-storage", sign_in_host=LOCAL_SIGN_IN_HOST)
     public_index = PublicIndexServer(PUBLIC_PROJECTS)
     try:
         emulator.start()

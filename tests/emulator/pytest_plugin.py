@@ -67,6 +67,12 @@ class AdoEmulator:
         return self.emulator.requests
 
 
+# Where the emulators of the test suite send sign-in redirects: a loopback port nothing listens
+# on, so a client that follows one fails at once instead of leaving the machine for Azure's
+# real sign-in host.
+LOCAL_SIGN_IN_HOST = "http://127.0.0.1:9"
+
+
 class EmulatorFactory:
     """Callable that creates (and by default starts) emulators; all are stopped at teardown."""
 
@@ -83,6 +89,7 @@ class EmulatorFactory:
         mode: Mode = "hosted",
         upstream: UpstreamLike | None = None,
         sign_in: SignIn = "redirect",
+        sign_in_host: str = LOCAL_SIGN_IN_HOST,
         metadata_versions: tuple[str, ...] | None = None,
         max_metadata_version: str | None = None,
         max_file_size: int = MAX_FILE_SIZE,
@@ -96,6 +103,7 @@ class EmulatorFactory:
             mode=mode,
             upstream=upstream,
             sign_in=sign_in,
+            sign_in_host=sign_in_host,
             metadata_versions=metadata_versions,
             max_metadata_version=max_metadata_version,
             max_file_size=max_file_size,

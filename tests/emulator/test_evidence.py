@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import inspect
 import json
 import re
 import shutil
@@ -27,6 +28,7 @@ from tests.emulator.feed import normalized_version
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
 from tests.emulator.packages import upload_file
+from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
 from tests.emulator.pytest_plugin import AdoEmulator
 from tests.emulator.pytest_plugin import EmulatorFactory
 from tests.public_index_server import PublicIndexServer
@@ -394,7 +396,7 @@ def test_anonymous_with_suppress_is_tf400813(
     )
     assert "TFS-Federated" in response.headers["WWW-Authenticate"]
     sign_in = response.headers["X-TFS-FedAuthRedirect"]
-    assert sign_in.startswith("https://app.vssps.visualstudio.com/_signin?realm=")
+    assert sign_in.startswith(f"{ado_emulator.emulator.sign_in_host}/_signin?realm=")
 
 
 @pytest.mark.parametrize("auth", [None, ("user", "hunter2")])
@@ -407,8 +409,11 @@ def test_anonymous_without_suppress_is_a_302_to_sign_in(
 
     assert response.status_code == 302
     location = response.headers["Location"]
-    assert re.match(r"^https://[a-z0-9]+\.vssps\.visualstudio\.com/_signin\?realm=", location)
+    # the suite's emulators redirect to loopback; Azure's own host is the emulator's default
+    assert location.startswith(f"{LOCAL_SIGN_IN_HOST}/_signin?realm=")
     assert "reply_to=" in location
+    default = inspect.signature(FeedEmulator).parameters["sign_in_host"].default
+    assert re.match(r"^https://[a-z0-9]+\.vssps\.visualstudio\.com$", default)
 
 
 def test_sign_in_page_is_opt_in(ado_emulator_factory: EmulatorFactory) -> None:
