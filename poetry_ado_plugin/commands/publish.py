@@ -101,7 +101,17 @@ class PublishCommand(AdoCommand):
   3. dist/: only files of the project's current version are uploaded, and their metadata must
      agree with the project;
   4. the feed: files this version already has stop the run (Azure never takes a version twice,
-     not even after it was deleted), unless <c1>--skip-existing</c1> skips them.
+     not even after it was deleted), unless <c1>--skip-existing</c1> skips them. Files the feed
+     lists from its upstream source (copies of the public package) are not yours: a version
+     that exists upstream stops the run;
+  5. Azure's upload rules: no direct-URL dependency, no local version (+abc), one sdist per
+     version, project-URL labels of 32 characters at most, a one-line summary of 511 at most,
+     files of 500 MB at most.
+
+Azure DevOps Server takes Metadata-Version 2.1 at most: to such a feed, files that say a newer
+one (poetry-core 2 writes 2.4) are uploaded unchanged with 2.1 declared in the upload, when
+2.1 can say everything they say (<c1>--keep-metadata-version</c1> turns this off;
+<c1>--metadata-version-compat</c1> turns it on for a hosted feed).
 
 Connection errors, timeouts and 5xx answers are retried (3 times, after 1, 2 and 4 seconds;
 POETRY_ADO_PUBLISH_RETRIES and POETRY_ADO_PUBLISH_BACKOFF change that). Exit codes: 0 when

@@ -4,6 +4,7 @@ emulator in this process)."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import tarfile
 from pathlib import Path
@@ -17,11 +18,12 @@ import requests
 from cleo.io.buffered_io import BufferedIO
 from urllib3.exceptions import ProtocolError
 
+from poetry_ado_plugin.answers import IMMUTABLE
 from poetry_ado_plugin.answers import read_answer
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import make_session
-from poetry_ado_plugin.publishing import IMMUTABLE
+from poetry_ado_plugin.publishing import DistFile
 from poetry_ado_plugin.publishing import DistFileError
 from poetry_ado_plugin.publishing import DistSelection
 from poetry_ado_plugin.publishing import FeedFile
@@ -32,10 +34,11 @@ from poetry_ado_plugin.publishing import RetryPolicy
 from poetry_ado_plugin.publishing import SourceRef
 from poetry_ado_plugin.publishing import UploadPlan
 from poetry_ado_plugin.publishing import VersionExistsError
+from poetry_ado_plugin.publishing import check_azure_rules
 from poetry_ado_plugin.publishing import check_project_name
+from poetry_ado_plugin.publishing import downgrade_fields
 from poetry_ado_plugin.publishing import explain
-from poetry_ado_plugin.publishing import filename_name_version
-from poetry_ado_plugin.publishing import parse_project_page
+from poetry_ado_plugin.publishing import plan_metadata_compat
 from poetry_ado_plugin.publishing import plan_uploads
 from poetry_ado_plugin.publishing import project_sources
 from poetry_ado_plugin.publishing import read_feed_project
@@ -43,6 +46,8 @@ from poetry_ado_plugin.publishing import select_dist_files
 from poetry_ado_plugin.publishing import select_source
 from poetry_ado_plugin.publishing import upload_target
 from poetry_ado_plugin.pyproject import Source
+from poetry_ado_plugin.simple_index import filename_name_version
+from poetry_ado_plugin.simple_index import parse_project_page
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
 from tests.public_index_server import PublicIndexServer
@@ -52,6 +57,7 @@ from tests.public_index_server import closed_port_url
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from packaging.metadata import RawMetadata
     from poetry.poetry import Poetry
 
     from tests.emulator.pytest_plugin import AdoEmulator
@@ -586,12 +592,11 @@ def test_read_only_token_is_explained(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize(("sign_in", "status"), [("page", 203), ("redirect", 302)])
-def test_sign_in_page_is_not_taken_for_success(
-    harness: Harness, sign_in: str, status: int
-) -> None:
+def test_sign_in_page_is_not_taken_for_success(harness: Harness, sign_in: str, status: int) -> None:
     # Without the Suppress header an unreadable token is answered with a redirect to the
     # sign-in page (or, from the sign-in front end, a 203 page), never with a 401.
     harness.emulator.emulator.sign_in = sign_in  # type: ignore[assignment]
+
     def without_suppress() -> requests.Session:
         session = requests.Session()
         session.headers["X-TFS-FedAuthRedirect"] = "Suppress"
@@ -719,3 +724,140 @@ def test_unreachable_public_index_is_only_unchecked() -> None:
     assert result.problems == ()
     [reason] = result.unchecked
     assert "could not check 127.0.0.1" in reason
+
+
+# --- Azure's upload rules, before the first byte ---------------------------------------------
+
+
+def rules_case(tmp_path: Path, version: str = "0.1.0", **fields: Any) -> DistSelection:
+    path = build_wheel(tmp_path, PROJECT, version)
+    metadata = cast(
+        "RawMetadata",
+        {"metadata_version": "2.4", "name": PROJECT, "version": version, **fields},
+    )
+    return DistSelection((DistFile(path, PROJECT, version, metadata),))
+
+
+@pytest.mark.parametrize(
+    ("version", "fields", "expected"),
+    [
+        ("0.1.0+abc", {}, r"local version segment \(\+abc\).*poetry version 0\.1\.0"),
+        ("0.1.0", {"requires_dist": ["tool @ https://x.test/t.whl"]}, "direct URL reference"),
+        ("0.1.0", {"project_urls": {"A" * 33: "https://x.test"}}, "at most 32"),
+        ("0.1.0", {"summary": "x" * 512}, "is 512 characters"),
+        ("0.1.0", {"summary": "two\nlines"}, "spans several lines"),
+    ],
+)
+def test_each_azure_rule_stops_before_the_upload(
+    tmp_path: Path, version: str, fields: dict[str, Any], expected: str
+) -> None:
+    selection = rules_case(tmp_path, version, **fields)
+    with pytest.raises(DistFileError, match=expected) as raised:
+        check_azure_rules(selection, FeedProject("u"))
+    assert "\n" not in str(raised.value)
+
+
+def test_files_within_the_rules_pass(tmp_path: Path) -> None:
+    selection = rules_case(
+        tmp_path,
+        requires_dist=["requests>=2"],
+        project_urls={"Homepage": "https://x.test"},
+        summary="x" * 511,
+    )
+    check_azure_rules(selection, FeedProject("u"))
+
+
+def test_a_file_over_500_mb_is_refused_unread(tmp_path: Path) -> None:
+    selection = rules_case(tmp_path)
+    with selection.files[0].path.open("r+b") as stream:
+        stream.truncate(524_288_001)  # sparse: nothing is written
+    with pytest.raises(DistFileError, match=r"524,288,001 bytes.*at most 524,288,000"):
+        check_azure_rules(selection, FeedProject("u"))
+
+
+def test_a_second_sdist_for_a_version_is_refused(dist: DistSelection) -> None:
+    on_feed = FeedProject("u", (FeedFile("sample_app-0.1.0.zip"),), feed="team-feed")
+    with pytest.raises(DistFileError, match="one sdist per version, and feed team-feed"):
+        check_azure_rules(dist, on_feed)
+    # the same sdist already there is the existing-file case, not this rule
+    check_azure_rules(dist, FeedProject("u", (FeedFile("sample_app-0.1.0.tar.gz"),)))
+
+
+# --- Metadata-Version for Azure DevOps Server ------------------------------------------------
+
+
+def test_poetry_core_2_metadata_is_declared_as_2_1() -> None:
+    form = {
+        "metadata_version": "2.4",
+        "name": "sample-app",
+        "license_expression": "MIT",
+        "license_file": ["LICENSE"],
+        "dynamic": ["Requires-Dist"],
+        "summary": "s",
+    }
+    downgraded, notes = downgrade_fields(form)
+    assert downgraded == {
+        "metadata_version": "2.1",
+        "name": "sample-app",
+        "license": "MIT",
+        "summary": "s",
+    }
+    assert notes == (
+        "License-Expression sent as License",
+        "License-File left out (the license files stay in the archive)",
+        "Dynamic left out (it only tells an index what a wheel may change)",
+    )
+    assert form["metadata_version"] == "2.4"  # the caller's fields are not changed
+
+
+def test_metadata_2_1_or_older_is_left_alone(tmp_path: Path) -> None:
+    assert downgrade_fields({"metadata_version": "2.1", "dynamic": ["x"]})[1] == ()
+    selection = rules_case(tmp_path, metadata_version="2.1")
+    assert plan_metadata_compat(selection) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"metadata_version": "3.0"}, "Metadata-Version 3.0"),
+        (
+            {"metadata_version": "2.4", "license": "BSD", "license_expression": "MIT"},
+            "both License",
+        ),
+    ],
+)
+def test_metadata_that_2_1_cannot_state_stops(fields: dict[str, Any], expected: str) -> None:
+    with pytest.raises(DistFileError, match=expected):
+        downgrade_fields(fields)
+
+
+def test_the_plan_says_what_changes(tmp_path: Path) -> None:
+    compat = plan_metadata_compat(rules_case(tmp_path, license_expression="MIT"))
+    assert compat is not None
+    assert compat.describe() == (
+        "Declaring Metadata-Version 2.1 in the upload (the files say 2.4; Azure DevOps Server "
+        "takes 2.1 at most): License-Expression sent as License. The files themselves are "
+        "uploaded unchanged."
+    )
+
+
+# --- upstream copies ---------------------------------------------------------------------------
+
+
+def test_upstream_copies_are_not_ours(dist: DistSelection) -> None:
+    [wheel] = [f for f in dist.files if not f.is_sdist]
+    listed = FeedProject("u", files=(), upstream=(FeedFile(wheel.filename, wheel.sha256),))
+    assert listed.find(wheel.filename) is None
+    with pytest.raises(VersionExistsError, match="lists from its upstream source"):
+        plan_uploads(dist, listed, skip_existing=True, source=source_of(HOSTED))
+
+
+def test_read_feed_project_sets_public_files_apart(
+    ado_emulator: AdoEmulator, session: requests.Session
+) -> None:
+    ours = ado_emulator.feed.add_package(PROJECT, "0.2.0")
+    theirs = ado_emulator.feed.add_package(PROJECT, "0.1.0")
+    public = frozenset({hashlib.sha256(theirs.read_bytes()).hexdigest()})
+    project = read_feed_project(session, feed_source(ado_emulator), PROJECT, public_sha256=public)
+    assert [f.filename for f in project.files] == [ours.name]
+    assert [f.filename for f in project.upstream] == [theirs.name]
