@@ -45,8 +45,13 @@ from poetry_ado_plugin.errors import Interrupted
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterator
     from types import FrameType
+
+    # What a failure raises: the caller's AdoError class (or OSError, for a cache whose
+    # failures only cost speed), built from the one-line message.
+    ErrorType = Callable[[str], Exception]
 
 
 FAULT_VARIABLE = "POETRY_ADO_FAULT_AT_WRITE"
@@ -65,14 +70,14 @@ def write_atomic(
     path: Path,
     data: bytes | str,
     *,
-    error: type[AdoError] = AdoError,
+    error: ErrorType = AdoError,
     mode: int | None = None,
     new_file_mode: int = 0o600,
 ) -> None:
     """Replace ``path``'s content with ``data`` (str is written as UTF-8, newlines untouched).
 
     ``mode`` forces the permission bits; otherwise an existing file keeps its own and a new one
-    gets ``new_file_mode``. Failures raise ``error`` with a one-line message."""
+    gets ``new_file_mode``. Failures raise ``error(message)``, the message one line."""
     target = _resolved(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with locked(target, error=error):
@@ -124,7 +129,7 @@ def write_atomic(
         _fsync_directory(target.parent)
 
 
-def remove_file(path: Path, *, error: type[AdoError] = AdoError) -> bool:
+def remove_file(path: Path, *, error: ErrorType = AdoError) -> bool:
     """Delete ``path`` under its lock; False when there was nothing to delete."""
     target = _resolved(path)
     with locked(target, error=error):
@@ -252,7 +257,7 @@ def lock_timeout() -> float:
 
 
 @contextlib.contextmanager
-def locked(*paths: Path, error: type[AdoError] = AdoError) -> Iterator[None]:
+def locked(*paths: Path, error: ErrorType = AdoError) -> Iterator[None]:
     """Hold the advisory lock of each of ``paths``, taken in the order given."""
     with contextlib.ExitStack() as stack:
         for path in paths:
@@ -261,7 +266,7 @@ def locked(*paths: Path, error: type[AdoError] = AdoError) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _locked_one(path: Path, error: type[AdoError]) -> Iterator[None]:
+def _locked_one(path: Path, error: ErrorType) -> Iterator[None]:
     lock_path = lock_file_for(path)
     with _held_guard:
         held = _held.get(lock_path)
@@ -286,7 +291,7 @@ def _locked_one(path: Path, error: type[AdoError]) -> Iterator[None]:
                 _release(held)
 
 
-def _acquire(lock_path: Path, path: Path, error: type[AdoError]) -> int | None:
+def _acquire(lock_path: Path, path: Path, error: ErrorType) -> int | None:
     """The locked file descriptor, or None when no lock file can be made here (a read-only
     directory: nobody can replace the file there either, and the write will say why)."""
     deadline = time.monotonic() + lock_timeout()
@@ -363,7 +368,7 @@ else:
 
 
 @contextlib.contextmanager
-def all_or_nothing(*paths: Path, error: type[AdoError] = AdoError) -> Iterator[None]:
+def all_or_nothing(*paths: Path, error: ErrorType = AdoError) -> Iterator[None]:
     """Lock ``paths``; if the block raises, put every one of them back as it was.
 
     SIGINT and SIGTERM are held back until the block has finished, then end the command."""
@@ -378,11 +383,12 @@ def all_or_nothing(*paths: Path, error: type[AdoError] = AdoError) -> Iterator[N
         raise Interrupted.by(received[0], "after the changes were written completely")
 
 
-def _put_back(saved: dict[Path, bytes | None], error: type[AdoError]) -> None:
+def _put_back(saved: dict[Path, bytes | None], error: ErrorType) -> None:
     for path, before in reversed(saved.items()):
         if read_bytes_or_none(path) == before:
             continue
-        with contextlib.suppress(AdoError):
+        # Best effort: the failure that brought us here is the one to report.
+        with contextlib.suppress(Exception):
             if before is None:
                 remove_file(path, error=error)
             else:

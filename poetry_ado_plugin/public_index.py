@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import urlsplit
 
+from poetry_ado_plugin import files
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import DEFAULT_TIMEOUT
 from poetry_ado_plugin.http import describe_connection_error
@@ -430,7 +430,7 @@ class ProjectListCache:
 
     def store(self, projects: ProjectList, meta: CachedMeta) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.names_path, projects.text)
+        files.write_atomic(self.names_path, projects.text, error=OSError)
         self.store_meta(meta)
 
     def store_meta(self, meta: CachedMeta) -> None:
@@ -443,19 +443,7 @@ class ProjectListCache:
             "checked_at": meta.checked_at,
             "count": meta.count,
         }
-        _write_atomic(self.meta_path, json.dumps(document, indent=1) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise
+        files.write_atomic(self.meta_path, json.dumps(document, indent=1) + "\n", error=OSError)
 
 
 class ListStatus(Enum):

@@ -256,3 +256,26 @@ def test_the_fault_variable_names_one_file(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "config.toml"
     files.write_atomic(path, "fine\n")
     assert path.read_text() == "fine\n"
+
+
+def test_the_project_list_cache_goes_through_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from poetry_ado_plugin.public_index import CachedMeta
+    from poetry_ado_plugin.public_index import ProjectList
+    from poetry_ado_plugin.public_index import ProjectListCache
+
+    written: list[str] = []
+    real = files.write_atomic
+
+    def recording(path: Path, data: bytes | str, **options: object) -> None:
+        written.append(Path(path).name)
+        real(path, data, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "write_atomic", recording)
+    cache = ProjectListCache(tmp_path, "https://pypi.org/simple/")
+    projects = ProjectList.from_names(["alpha", "beta"])
+    cache.store(projects, CachedMeta(None, None, 1.0, 1.0, projects.count))
+    assert written == ["projects.txt", "meta.json"]
+    assert cache.load() is not None
+    assert names_in(cache.directory) == ["meta.json", "projects.txt"]
