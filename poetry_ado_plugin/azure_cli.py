@@ -120,12 +120,12 @@ def get_access_token(tenant: str | None = None, *, timeout: float = AZ_TIMEOUT) 
 
 
 def refresh_timeout() -> float:
-    """REFRESH_TIMEOUT, or a positive number of seconds from POETRY_ADO_AZ_REFRESH_TIMEOUT."""
-    with contextlib.suppress(ValueError):
-        value = float(os.environ.get(REFRESH_TIMEOUT_VARIABLE, ""))
-        if 0 < value < float("inf"):
-            return value
-    return REFRESH_TIMEOUT
+    """REFRESH_TIMEOUT, or the seconds in POETRY_ADO_AZ_REFRESH_TIMEOUT."""
+    from poetry_ado_plugin.environment import env_number
+
+    return env_number(
+        REFRESH_TIMEOUT_VARIABLE, REFRESH_TIMEOUT, exclusive_minimum=True, maximum=3600
+    )
 
 
 def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -181,9 +181,12 @@ _TOKEN_LIKE = re.compile(
 
 
 def _mask_tokens(text: str, known: str | None) -> str:
-    if known:
-        text = text.replace(known, "***")
-    return _TOKEN_LIKE.sub("***", text)
+    from poetry_ado_plugin.redact import register_secret
+    from poetry_ado_plugin.redact import safe_text
+
+    # Registered, the token is masked in anything else this run prints, too.
+    register_secret(known)
+    return safe_text(_TOKEN_LIKE.sub("***", text), keep_newlines=True)
 
 
 def _printed_token(stdout: str) -> str | None:

@@ -248,12 +248,11 @@ def lock_file_for(path: Path) -> Path:
 
 
 def lock_timeout() -> float:
-    value = os.environ.get(LOCK_TIMEOUT_VARIABLE, "")
-    with contextlib.suppress(ValueError):
-        number = float(value)
-        if 0 < number < float("inf"):
-            return number
-    return DEFAULT_LOCK_TIMEOUT
+    from poetry_ado_plugin.environment import env_number
+
+    return env_number(
+        LOCK_TIMEOUT_VARIABLE, DEFAULT_LOCK_TIMEOUT, exclusive_minimum=True, maximum=3600
+    )
 
 
 @contextlib.contextmanager
