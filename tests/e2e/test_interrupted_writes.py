@@ -156,7 +156,7 @@ def test_a_read_only_pyproject_is_refused_even_as_root(
     assert result.exit_code == 1, result
     assert "pyproject.toml is read-only: make it writable" in result.stderr
     assert pyproject.read_text() == before
-    assert os.stat(pyproject).st_mode & 0o777 == 0o444
+    assert pyproject.stat().st_mode & 0o777 == 0o444
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ def _no_secrets_left_behind() -> Iterator[None]:
     yield
     forget_secrets()
 
+
 SECRET = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.canary.sig"
 
 REAL_OUTPUT = {
