@@ -25,6 +25,7 @@ from poetry_ado_plugin.errors import CredentialError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Mapping
     from pathlib import Path
 
     from poetry.config.config import Config
@@ -313,3 +314,49 @@ def _delete_from_keyring(name: str, username: str | None) -> bool:
             continue
         removed = True
     return removed
+
+
+@dataclass(frozen=True)
+class CredentialPlace:
+    """Where Poetry will take ``name``'s credential from, as a place, never the secret."""
+
+    where: str
+    """``POETRY_HTTP_BASIC_<NAME>_PASSWORD``, the auth.toml path, ``the keyring`` or ``none``."""
+    username: str | None = None
+    expires_on: int | None = None
+    """A recorded expiry (az or a session token), else a JWT's own ``exp``; None when unknown."""
+
+    @property
+    def found(self) -> bool:
+        return self.where != "none"
+
+
+def locate_credential(
+    name: str, config: Config | None = None, environ: Mapping[str, str] | None = None
+) -> CredentialPlace:
+    """Poetry's order: the environment, then auth.toml, then the keyring (a username in
+    auth.toml with no password there). Reads no keyring, so it can neither hang nor prompt."""
+    import os
+
+    from poetry_ado_plugin.azure_cli import load_records
+    from poetry_ado_plugin.credentials import token_expiry
+
+    environ = os.environ if environ is None else environ
+    recorded = load_records().get(name)
+    expires_on = recorded.expires_on if recorded is not None else None
+    prefix = f"POETRY_HTTP_BASIC_{name.upper().replace('-', '_')}"
+    password = environ.get(f"{prefix}_PASSWORD")
+    if password:
+        username = environ.get(f"{prefix}_USERNAME")
+        return CredentialPlace(f"{prefix}_PASSWORD", username, token_expiry(password))
+    config = config or _config()
+    entry = _auth_entry(name, config)
+    username = entry.get("username") if isinstance(entry.get("username"), str) else None
+    password = entry.get("password")
+    if isinstance(password, str) and password:
+        return CredentialPlace(
+            str(auth_file(config)), username, expires_on or token_expiry(password)
+        )
+    if username:
+        return CredentialPlace("the keyring", username, expires_on)
+    return CredentialPlace("none")

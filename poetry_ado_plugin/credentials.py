@@ -288,3 +288,21 @@ def resolve_target(name: str | None, pyproject: Path | None, command: str) -> Fe
             f"({error}); fix it with `poetry ado add-feed`"
         ) from None
     return FeedTarget(name, feed.without_view(), "Poetry's config")
+
+
+def token_expiry(token: str) -> int | None:
+    """The ``exp`` (epoch seconds) of a JWT (an Entra or Azure Pipelines token), read without
+    checking its signature: only to tell the user when it runs out. None for a PAT."""
+    import base64
+    import binascii
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (binascii.Error, ValueError):
+        return None
+    expires = claims.get("exp") if isinstance(claims, dict) else None
+    return expires if isinstance(expires, int) and not isinstance(expires, bool) else None

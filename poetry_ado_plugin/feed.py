@@ -133,6 +133,17 @@ class Feed:
     def _project(self) -> tuple[str, ...]:
         return () if self.project is None else (self.project,)
 
+    @staticmethod
+    def parse_or_none(url: str) -> Feed | None:
+        """The feed ``url`` names, or None when it is no Azure Artifacts PyPI feed URL."""
+        try:
+            return parse_feed_url(url).feed
+        except FeedUrlError:
+            return None
+
+    def is_same_feed_ignoring_view(self, other: Feed) -> bool:
+        return self.without_view().is_same_feed(other.without_view())
+
     @property
     def is_hosted(self) -> bool:
         """On Microsoft's hosted service (pkgs.dev.azure.com or the legacy

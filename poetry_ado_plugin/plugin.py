@@ -3,6 +3,7 @@ already imported: each command module is imported only when that command runs.""
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,43 @@ def refresh_azure_cli_tokens(event: object, event_name: str, dispatcher: object)
     refresh_if_needed(event)  # type: ignore[arg-type]
 
 
+# Poetry's commands that may send requests to the project's sources (poetry_hooks.py).
+FEED_COMMANDS = frozenset(
+    {
+        "install",
+        "lock",
+        "add",
+        "update",
+        "sync",
+        "show",
+        "search",
+        "remove",
+        "publish",
+        "self add",
+        "self install",
+        "self update",
+        "self lock",
+    }
+)
+
+
+def watch_feed_requests(event: object, event_name: str, dispatcher: object) -> None:
+    """Console-event listener: a set lookup for every command; the hooks module is imported
+    only for the commands above."""
+    if getattr(getattr(event, "command", None), "name", None) not in FEED_COMMANDS:
+        return
+    from poetry_ado_plugin.poetry_hooks import watch_command
+
+    watch_command(event)  # type: ignore[arg-type]
+
+
+def report_feed_refusals(event: object, event_name: str, dispatcher: object) -> None:
+    """Terminate listener: nothing to do unless the hooks module was loaded for this run."""
+    hooks = sys.modules.get("poetry_ado_plugin.poetry_hooks")
+    if hooks is not None:
+        hooks.report_refusals(event)
+
+
 def _lazy_factory(module: str, class_name: str) -> Callable[[], Command]:
     def factory() -> Command:
         command_class = getattr(import_module(f"poetry_ado_plugin.commands.{module}"), class_name)
@@ -62,5 +100,8 @@ class AdoPlugin(ApplicationPlugin):
         dispatcher = application.event_dispatcher
         if dispatcher is not None:
             from cleo.events.console_events import COMMAND
+            from cleo.events.console_events import TERMINATE
 
             dispatcher.add_listener(COMMAND, refresh_azure_cli_tokens)
+            dispatcher.add_listener(COMMAND, watch_feed_requests)
+            dispatcher.add_listener(TERMINATE, report_feed_refusals)
