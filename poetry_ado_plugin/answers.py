@@ -25,7 +25,17 @@ if TYPE_CHECKING:
     import requests
 
 
-Verb = Literal["verify", "read", "upload"]
+Verb = Literal["verify", "read", "upload", "inspect", "promote", "protect"]
+"""``inspect``, ``promote`` and ``protect`` are the REST API's reads, promotions into a view and
+changes of a package's upstream setting (``devops_api``)."""
+
+# The feed role each REST verb needs, and what it lets one do (docs/azure-artifacts.md, "REST
+# API": promotion needs Contributor or Owner, the upstream setting Owner).
+_REST_ROLES: dict[str, tuple[str, str]] = {
+    "inspect": ("Reader", "read packages of"),
+    "promote": ("Contributor", "promote packages in"),
+    "protect": ("Owner", "change the upstream settings of"),
+}
 
 MAX_MESSAGE_LENGTH = 300
 # An error body worth reading is a few hundred bytes; a larger one is not read past this.
@@ -264,6 +274,13 @@ def explain(answer: FeedAnswer, verb: Verb, context: AnswerContext) -> str:
         return (
             f"{context.feed} did not accept the token for {context.source} (HTTP {status}): it is "
             f"wrong or has expired; run {login}"
+        )
+    if kind == FORBIDDEN and verb in _REST_ROLES:
+        role, doing = _REST_ROLES[verb]
+        higher = "" if role == "Owner" else " or higher"
+        return (
+            f"the token for {context.source} may not {doing} feed {context.feed} (HTTP "
+            f"403{said}): that needs the feed {role} role{higher} (feed settings > Permissions)"
         )
     if kind == FORBIDDEN:
         if verb == "verify":

@@ -144,6 +144,8 @@ def test_round_trip_through_a_server_prefixed_feed_and_a_view(
     ok(poetry_env.run("publish", "-r", name, cwd=tmp_path / "producer"))
 
     assert_published(feed, token)
+    # A view shows only promoted versions (`poetry ado promote` is tested on its own).
+    assert feed.promote(PACKAGE, VERSION, "Release")
     release_view = feed.view_url("Release")
     consumer, source = install_in_consumer(poetry_env, tmp_path / "consumer", release_view, token)
     assert source == "onprem-feed"

@@ -42,6 +42,7 @@ from packaging.version import Version
 
 from tests.emulator import _azure
 from tests.emulator import _pypiserver
+from tests.emulator import _rest
 from tests.emulator._blob import BlobStore
 from tests.emulator._blob import file_response
 from tests.emulator._faults import Faults
@@ -768,6 +769,9 @@ class FeedEmulator:
         grant: TokenGrant,
     ) -> Iterable[bytes]:
         parts = ctx.path.split("/")[1:]
+        api = next((i for i, p in enumerate(parts) if p.casefold() == "_apis"), None)
+        if api is not None:
+            return self._rest(start_response, ctx, grant, parts[:api], parts[api + 1 :])
         marker = next((i for i, p in enumerate(parts) if p.casefold() == "_packaging"), None)
         if (
             marker is None
@@ -842,6 +846,38 @@ class FeedEmulator:
             )
         return self._error(start_response, ctx, _azure.resource_not_found(ctx.path))
 
+    def _rest(
+        self,
+        start_response: StartResponse,
+        ctx: _Context,
+        grant: TokenGrant,
+        scope: list[str],
+        rest: list[str],
+    ) -> Iterable[bytes]:
+        """`{scope}/_apis/...`: connectionData and the packaging endpoints (`_rest`)."""
+
+        def fail(error: _azure.AzureError) -> Iterable[bytes]:
+            return self._error(start_response, ctx, error)
+
+        body = ctx.body.read() if ctx.method in ("PATCH", "POST", "PUT") else b""
+        request = _rest.Request(ctx.method, ctx.query, body, grant, start_response, fail)
+        if "api-version" not in request.query:
+            return fail(_rest.api_version_missing())
+        head = [p.casefold() for p in rest]
+        if head == ["connectiondata"]:
+            return _rest.connection_data(request)
+        if len(rest) >= 3 and head[:2] == ["packaging", "feeds"] and rest[2]:
+            feed = next((f for f in self.feeds if f.matches(scope, rest[2])), None)
+            if feed is None:
+                return fail(_azure.feed_not_found(rest[2]))
+            ctx.feed = feed
+            if grant.feeds is not None and feed not in grant.feeds:
+                return fail(_azure.lacks_permission(grant.user_id, "ReadPackages"))
+            answered = _rest.feed_api(request, feed, rest[3:])
+            if answered is not None:
+                return answered
+        return fail(_azure.resource_not_found(ctx.path))
+
     def _project_page(
         self,
         start_response: StartResponse,
@@ -853,12 +889,16 @@ class FeedEmulator:
         # A Reader does not make the feed look a public name up until someone saved a version.
         seen = any(f.from_upstream for f in feed.files_of(name))
         try:
-            stored, offered = self._available(feed, name, consult_upstream=seen or grant.can_ingest)
+            stored, offered = self._available(
+                feed, name, consult_upstream=ctx.view is None and (seen or grant.can_ingest)
+            )
         except UpstreamError as error:
             assert feed.upstream is not None
             return self._error(
                 start_response, ctx, _azure.upstream_failed(feed.upstream.url, str(error))
             )
+        # A view shows only the versions in it: Local every held one, the others the promoted.
+        stored = [f for f in stored if feed.in_view(f.name, f.version, ctx.view)]
         entries: list[tuple[str, str, str | None, str]] = [
             (f.filename, f.version, f.requires_python, f.sha256) for f in stored
         ]
@@ -903,6 +943,8 @@ class FeedEmulator:
         ):
             return self._error(start_response, ctx, missing)
         path = feed.file_path(filename)
+        if ctx.view is not None and not feed.in_view(guessed[0], guessed[1], ctx.view):
+            return self._error(start_response, ctx, missing)
         if path is None:
             try:
                 _, offered = self._available(feed, name, consult_upstream=True)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 
 DEFAULT_VIEWS: tuple[str, ...] = ("Local", "Prerelease", "Release")
+# Azure's implicit view: every version published to the feed or saved from an upstream.
+LOCAL_VIEW = "Local"
 _GUID_NAMESPACE = uuid.UUID("5f1c0d3e-7a4b-4f7e-9a61-0d6a3c2b9e10")
 _ORG_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")
 _PROJECT_FORBIDDEN = set("/:\\~&%;@'\"?<>|#$*}{,+=[]")
@@ -72,6 +74,18 @@ def normalized_version(version: str) -> str:
 
 def same_version(a: str, b: str) -> bool:
     return _version_key(a) == _version_key(b)
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One version of a package as the REST API lists it (deleted ones included)."""
+
+    name: str
+    version: str
+    published: float  # epoch seconds
+    views: tuple[str, ...]
+    deleted: bool
+    from_upstream: bool
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,8 @@ class EmulatedFeed:
         )
         self._deleted: set[tuple[str, Version | str]] = set()
         self._external_allowed: set[str] = set()
+        self._promoted: dict[tuple[str, Version | str], set[str]] = {}
+        self._deleted_records: dict[tuple[str, Version | str], VersionRecord] = {}
         self._metadata_cache: dict[tuple[str, int, int], tuple[str, str | None]] = {}
         self.upload_lock = threading.Lock()
         self._origins_file = storage / ".upstream-origins.json"
@@ -397,7 +413,19 @@ class EmulatedFeed:
         """
         key = (canonicalize_name(name), _version_key(version))
         removed = []
+        before = next(
+            (r for r in self.version_records(name) if same_version(r.version, version)), None
+        )
         with self.upload_lock:
+            if before is not None:
+                self._deleted_records[key] = VersionRecord(
+                    before.name,
+                    before.version,
+                    before.published,
+                    before.views,
+                    True,
+                    before.from_upstream,
+                )
             self._deleted.add(key)
             for filename in self.stored_files():
                 guessed = _pypiserver.name_and_version(filename)
@@ -405,6 +433,79 @@ class EmulatedFeed:
                     (self.storage / filename).unlink()
                     removed.append(filename)
         return removed
+
+    # -- views and versions (the REST API's view of the feed) -----------------------------
+
+    def promote(self, name: str, version: str, view: str) -> bool:
+        """Add `name` `version` to `view`, as Azure's promotion does; False when it already was.
+
+        Raises LookupError for a version the feed does not hold (or deleted) and ValueError for
+        a view the feed does not have. Demotion does not exist."""
+        canonical = self.view_name(view)
+        if canonical is None:
+            raise ValueError(f"feed {self.name!r} has no view {view!r}")
+        if not any(same_version(f.version, version) for f in self.files_of(name)):
+            raise LookupError(f"feed {self.name!r} has no {name} {version}")
+        key = (canonicalize_name(name), _version_key(version))
+        with self.upload_lock:
+            views = self._promoted.setdefault(key, set())
+            if canonical == LOCAL_VIEW or canonical in views:
+                return False
+            views.add(canonical)
+            return True
+
+    def views_of(self, name: str, version: str) -> tuple[str, ...]:
+        """The views that show `name` `version`: Local for every held version, then the views
+        it was promoted to, in the feed's order."""
+        key = (canonicalize_name(name), _version_key(version))
+        with self.upload_lock:
+            promoted = set(self._promoted.get(key, ()))
+        local = (LOCAL_VIEW,) if LOCAL_VIEW in self.views else ()
+        return (*local, *(v for v in self.views if v in promoted and v != LOCAL_VIEW))
+
+    def in_view(self, name: str, version: str, view: str | None) -> bool:
+        """Whether `view` (None: the feed itself) shows `name` `version`."""
+        if view is None:
+            return True
+        canonical = self.view_name(view)
+        return canonical is not None and canonical in self.views_of(name, version)
+
+    def version_records(self, name: str, *, include_deleted: bool = False) -> list[VersionRecord]:
+        """The held versions of `name` (and the deleted ones), oldest version first."""
+        by_version: dict[Version | str, list[StoredFile]] = {}
+        for stored in self.files_of(name):
+            by_version.setdefault(_version_key(stored.version), []).append(stored)
+        records = []
+        for files in by_version.values():
+            first = files[0]
+            published = min((self.storage / f.filename).stat().st_mtime for f in files)
+            records.append(
+                VersionRecord(
+                    first.name,
+                    first.version,
+                    published,
+                    self.views_of(first.name, first.version),
+                    False,
+                    all(f.from_upstream for f in files),
+                )
+            )
+        if include_deleted:
+            wanted = canonicalize_name(name)
+            with self.upload_lock:
+                records += [r for k, r in self._deleted_records.items() if k[0] == wanted]
+        records.sort(key=lambda r: _sort_key(r.version))
+        return records
+
+    def package_names(self) -> list[str]:
+        """Normal names of every package the feed holds or held."""
+        names = set()
+        for filename in self.stored_files():
+            guessed = _pypiserver.name_and_version(filename)
+            if guessed is not None:
+                names.add(str(canonicalize_name(guessed[0])))
+        with self.upload_lock:
+            names.update(k[0] for k in self._deleted_records)
+        return sorted(names)
 
     def is_deleted(self, name: str, version: str) -> bool:
         return (canonicalize_name(name), _version_key(version)) in self._deleted

@@ -82,6 +82,8 @@ class TokenGrant:
     feeds: frozenset[EmulatedFeed] | None = None
     user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     packaging_scope: bool = True
+    display_name: str = "Emulated User"
+    """connectionData's `authenticatedUser.providerDisplayName`."""
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

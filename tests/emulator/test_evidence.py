@@ -156,6 +156,7 @@ def test_links_through_a_view_use_feed_and_view_guids(
     ado_emulator: AdoEmulator, published: Path
 ) -> None:
     feed = ado_emulator.feed
+    feed.promote("Demo.Pkg", "4.0.0", "Release")  # views show promoted versions only
     view_id = feed.view_id("Release")
     by_guid = (
         f"{ado_emulator.base_url}/contoso/{feed.project_id}/_packaging/"

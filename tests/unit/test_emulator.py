@@ -129,6 +129,7 @@ def test_token_without_a_role_on_the_feed_gets_403_read_packages(
 
 def test_every_feed_path_requires_auth(ado_emulator: AdoEmulator, published: Path) -> None:
     feed = ado_emulator.feed
+    feed.promote("Demo.Pkg", "1.0.0", "Release")  # views show promoted versions only
     urls = {
         feed.index_url: 404,  # the root is no package list, but only after authentication
         feed.project_url("demo-pkg"): 200,
@@ -347,12 +348,29 @@ def test_upload_to_a_view_is_refused(ado_emulator: AdoEmulator, wheel: Path) -> 
     assert feed.stored_files() == []
 
 
-def test_views_serve_the_feed_read_only(ado_emulator: AdoEmulator, published: Path) -> None:
+def test_views_show_only_the_versions_promoted_to_them(
+    ado_emulator: AdoEmulator, published: Path
+) -> None:
     feed = ado_emulator.feed
-    for view in feed.views:
-        page = get(feed.project_url("demo-pkg", view=view), auth=ado_emulator.read_auth)
-        assert page.status_code == 200
-        assert published.name in page.text
+
+    def statuses() -> dict[str, int]:
+        pages = {
+            v: get(feed.project_url("demo-pkg", view=v), auth=ado_emulator.read_auth)
+            for v in feed.views
+        }
+        for page in pages.values():
+            assert (published.name in page.text) == (page.status_code == 200)
+        return {v: page.status_code for v, page in pages.items()}
+
+    download = feed.download_url(published.name, "Release")
+    assert statuses() == {"Local": 200, "Prerelease": 404, "Release": 404}
+    assert get(download, auth=ado_emulator.read_auth).status_code == 404
+
+    assert feed.promote("demo-pkg", "1.0", "Release") is True
+    assert feed.promote("demo-pkg", "1.0.0", "release") is False  # already there
+
+    assert statuses() == {"Local": 200, "Prerelease": 404, "Release": 200}
+    assert get(download, auth=ado_emulator.read_auth).status_code == 303
     unknown = get(
         feed.project_url("demo-pkg").replace("team-feed", "team-feed@Nope"),
         auth=ado_emulator.read_auth,
@@ -431,6 +449,7 @@ def test_organization_scoped_feed(ado_emulator: AdoEmulator, tmp_path: Path) -> 
 def test_case_insensitive_names_and_guids(ado_emulator: AdoEmulator, published: Path) -> None:
     base, auth = ado_emulator.base_url, ado_emulator.read_auth
     feed = ado_emulator.feed
+    feed.promote("Demo.Pkg", "1.0.0", "Release")  # views show promoted versions only
     for path in (
         "/CONTOSO/fabrikam%20web/_packaging/TEAM-FEED/pypi/simple/demo-pkg/",
         "/Contoso/FABRIKAM%20WEB/_Packaging/Team-Feed@release/PyPI/Simple/demo-pkg/",
