@@ -5,7 +5,7 @@ Each task creates (or refreshes) the virtual environment ``.venv`` with Poetry, 
 A full test run also runs the end-to-end tests against the oldest supported Poetry, installed
 with the plugin in ``.venv-poetry-oldest``.
 
-Tasks: ``test``, ``demo``, ``build`` (wheel and sdist into ``dist/``, checked with twine),
+Tasks: ``test``, ``demo``, ``lint``, ``build`` (wheel and sdist into ``dist/``, checked with twine),
 ``matrix`` (the end-to-end suite against every supported Poetry minor) and
 ``release-notes VERSION`` (that version's CHANGELOG section)."""
 
@@ -176,17 +176,30 @@ def _make_wheelhouse(extra: list[str]) -> int:
     return 0
 
 
+LINTERS: list[list[str | Path]] = [
+    [PYTHON, "-m", "ruff", "check", "."],
+    [PYTHON, "-m", "ruff", "format", "--check", "."],
+    [PYTHON, "-m", "mypy"],
+]
+
+
+def lint(extra: list[str]) -> int:
+    """``dev.py lint``: ruff check, ruff format --check and mypy --strict, without the tests."""
+    ensure_venv()
+    for check in LINTERS:
+        print("+", " ".join(str(a) for a in check), flush=True)
+        code = subprocess.run([str(a) for a in check], cwd=ROOT).returncode
+        if code != 0:
+            return code
+    return 0
+
+
 def test(extra: list[str]) -> int:
     ensure_venv()
     ensure_wheelhouse(VENV)
     # The end-to-end tests mostly wait on poetry subprocesses, so more workers than cores pay.
     workers = [] if any(arg.startswith("-n") for arg in extra) else ["-n", "4"]
-    checks = [
-        [PYTHON, "-m", "ruff", "check", "."],
-        [PYTHON, "-m", "ruff", "format", "--check", "."],
-        [PYTHON, "-m", "mypy"],
-        [PYTHON, "-m", "pytest", *workers, *extra],
-    ]
+    checks: list[list[str | Path]] = [*LINTERS, [PYTHON, "-m", "pytest", *workers, *extra]]
     for check in checks:
         print("+", " ".join(str(a) for a in check), flush=True)
         code = subprocess.run([str(a) for a in check], cwd=ROOT).returncode
@@ -281,14 +294,29 @@ def matrix_venv(version: str) -> Path:
 
 
 def matrix(extra: list[str]) -> int:
-    """``dev.py matrix``: the end-to-end suite (or the pytest arguments given) against every
-    Poetry of MATRIX_POETRY, one after the other; prints a summary and writes it as JSON to
-    .matrix-results.json. Exit 0 only if every Poetry passed."""
+    """``dev.py matrix [--poetry VERSION]... [PYTEST ARGS]``: the end-to-end suite (or the pytest
+    arguments given) against every Poetry of MATRIX_POETRY (or the ones named), one after the
+    other; prints a summary and writes it as JSON to .matrix-results.json. Exit 0 only if every
+    Poetry passed."""
     ensure_venv()
-    targets = extra or MATRIX_TESTS
+    versions: list[str] = []
+    targets: list[str] = []
+    arguments = iter(extra)
+    for argument in arguments:
+        if argument == "--poetry":
+            versions.append(next(arguments, ""))
+        elif argument.startswith("--poetry="):
+            versions.append(argument.partition("=")[2])
+        else:
+            targets.append(argument)
+    unknown = [version for version in versions if version not in MATRIX_POETRY]
+    if unknown:
+        print(f"--poetry takes one of {', '.join(MATRIX_POETRY)}", file=sys.stderr)
+        return 2
+    targets = targets or MATRIX_TESTS
     workers = [] if any(arg.startswith("-n") for arg in targets) else ["-n", "4"]
     results: list[dict[str, object]] = []
-    for version in MATRIX_POETRY:
+    for version in versions or MATRIX_POETRY:
         directory = matrix_venv(version)
         if directory == VENV:
             bin_dir = directory / BIN_NAME
@@ -332,6 +360,7 @@ def matrix(extra: list[str]) -> int:
 TASKS = {
     "test": test,
     "demo": demo,
+    "lint": lint,
     "build": build,
     "matrix": matrix,
     "release-notes": release_notes,
