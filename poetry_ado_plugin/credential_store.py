@@ -340,15 +340,16 @@ def locate_credential(
 
     from poetry_ado_plugin.azure_cli import load_records
     from poetry_ado_plugin.credentials import token_expiry
+    from poetry_ado_plugin.poetry_config import poetry_variable
 
     environ = os.environ if environ is None else environ
     recorded = load_records().get(name)
     expires_on = recorded.expires_on if recorded is not None else None
-    prefix = f"POETRY_HTTP_BASIC_{name.upper().replace('-', '_')}"
-    password = environ.get(f"{prefix}_PASSWORD")
+    password_variable = poetry_variable("http-basic", name, "password")
+    password = environ.get(password_variable)
     if password:
-        username = environ.get(f"{prefix}_USERNAME")
-        return CredentialPlace(f"{prefix}_PASSWORD", username, token_expiry(password))
+        username = environ.get(poetry_variable("http-basic", name, "username"))
+        return CredentialPlace(password_variable, username, token_expiry(password))
     config = config or _config()
     entry = _auth_entry(name, config)
     username = entry.get("username") if isinstance(entry.get("username"), str) else None

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ado env": ("env", "EnvCommand"),
     "ado check-name": ("check_name", "CheckNameCommand"),
     "ado publish": ("publish", "PublishCommand"),
+    "ado status": ("status", "StatusCommand"),
+    "ado": ("status", "AdoNamespaceCommand"),
 }
 
 # Commands that talk to a feed: an Azure CLI token about to expire is refreshed before they run.

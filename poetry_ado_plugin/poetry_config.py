@@ -24,6 +24,7 @@ from poetry_ado_plugin.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Mapping
 
     from poetry.config.file_config_source import FileConfigSource
     from tomlkit.toml_document import TOMLDocument
@@ -185,3 +186,38 @@ def repository_diff(change: RepositoryChange) -> str:
             tofile=f"b/{path.name}",
         )
     )
+
+
+def poetry_variable(kind: str, name: str, field: str) -> str:
+    """The environment variable Poetry reads for ``kind.name.field``, e.g.
+    ``POETRY_REPOSITORIES_TEAM_FEED_URL``: NAME upper-cased, '-' turned into '_' (Poetry turns
+    nothing else, so a name with a dot cannot be set from most shells)."""
+    parts = (kind, name, field)
+    return "POETRY_" + "_".join(part.upper().replace("-", "_") for part in parts)
+
+
+@dataclass(frozen=True)
+class RepositorySetting:
+    url: str
+    where: str
+    """The environment variable, or the path of config.toml or the project's poetry.toml."""
+
+
+def find_repository_setting(
+    name: str, project_dir: Path | None = None, environ: Mapping[str, str] | None = None
+) -> RepositorySetting | None:
+    """Where ``repositories.NAME.url`` is set, in Poetry's order: the environment, then the
+    project's poetry.toml, then config.toml. None when it is set nowhere (Poetry's Factory then
+    fills it in, in memory, with the URL of the source of the same name)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    variable = poetry_variable("repositories", name, "url")
+    if environ.get(variable):
+        return RepositorySetting(environ[variable], variable)
+    paths = [project_dir / "poetry.toml"] if project_dir is not None else []
+    for path in [*paths, config_file()]:
+        url = get_repository_url(name, path)
+        if url is not None:
+            return RepositorySetting(url, str(path))
+    return None

@@ -227,37 +227,21 @@ def _prepare_publish(
     if source is None:
         return
     _watch_uploads(source)
-    directory = poetry.pyproject_path.parent
-    where = _configured_repository(source.name, directory)
-    url = source.feed.upload_url
-    if where is not None:
+    from poetry_ado_plugin.poetry_config import find_repository_setting
+
+    try:
+        configured = find_repository_setting(source.name, poetry.pyproject_path.parent)
+    except Exception:
+        return  # an unreadable config file: Poetry decides, not us
+    if configured is not None:
         return
+    url = source.feed.upload_url
     poetry.config.merge({"repositories": {source.name: {"url": url}}})
     _verbose(
         event.io,
         f"Publishing to {url}: the upload URL of source {source.name} (repositories."
         f"{source.name}.url is not set; nothing was written)",
     )
-
-
-def _configured_repository(name: str, directory: Any) -> str | None:
-    """Where ``repositories.NAME.url`` is set: the environment, config.toml or poetry.toml."""
-    import os
-    from pathlib import Path
-
-    from poetry_ado_plugin.poetry_config import config_file
-    from poetry_ado_plugin.poetry_config import get_repository_url
-
-    variable = f"POETRY_REPOSITORIES_{name.upper().replace('-', '_')}_URL"
-    if os.environ.get(variable):
-        return variable
-    for path in (config_file(), Path(directory) / "poetry.toml"):
-        try:
-            if get_repository_url(name, path) is not None:
-                return str(path)
-        except Exception:
-            return str(path)  # unreadable: Poetry decides, not us
-    return None
 
 
 def _watch_uploads(source: AzureSource) -> None:

@@ -263,6 +263,8 @@ def upload_target(source: FeedSource, configured: str | None) -> UploadTarget:
 
 def use_upload_url(config: Config, repository: str, url: str) -> None:
     """Make Poetry's Publisher post to ``url`` for ``repository``, in memory only."""
+    from poetry_ado_plugin.poetry_config import poetry_variable
+
     key = f"repositories.{repository}.url"
     if config.get(key) != url:
         config.merge({"repositories": {repository: {"url": url}}})
@@ -271,7 +273,7 @@ def use_upload_url(config: Config, repository: str, url: str) -> None:
         raise UsageError(
             f"{key} is set in the environment to {redact_credentials(str(config.get(key)))}, "
             f"not the feed's upload URL {url}: unset or correct "
-            f"POETRY_REPOSITORIES_{repository.upper().replace('-', '_')}_URL"
+            f"{poetry_variable('repositories', repository, 'url')}"
         )
 
 
