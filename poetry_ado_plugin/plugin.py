@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ado env": ("env", "EnvCommand"),
     "ado check-name": ("check_name", "CheckNameCommand"),
     "ado publish": ("publish", "PublishCommand"),
+    "ado versions": ("versions", "VersionsCommand"),
+    "ado promote": ("promote", "PromoteCommand"),
+    "ado protect": ("protect", "ProtectCommand"),
     "ado status": ("status", "StatusCommand"),
     "ado": ("status", "AdoNamespaceCommand"),
 }

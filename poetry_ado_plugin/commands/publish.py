@@ -9,6 +9,7 @@ from cleo.helpers import argument
 from cleo.helpers import option
 from cleo.io.outputs.output import Verbosity
 
+from poetry_ado_plugin.commands._feed_api import after_publish
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import PyprojectError
@@ -84,6 +85,12 @@ class PublishCommand(AdoCommand):
             "keep-metadata-version",
             None,
             "Send the files' own Metadata-Version, also to an Azure DevOps Server feed.",
+        ),
+        option(
+            "promote",
+            None,
+            "After every file is uploaded, promote the version to this view (e.g. Release).",
+            flag=False,
         ),
         option(
             "dist-dir",
@@ -218,6 +225,15 @@ everything was uploaded or skipped, 1 otherwise."""
         late_skips = sum(r.outcome == "skipped" for r in uploader.results)
         uploads, skips = len(uploader.results) - late_skips, len(plan.skipped) + late_skips
         self.line(summary_line(name, version, source.feed.name, uploaded=uploads, skipped=skips))
+        after_publish(
+            self,
+            poetry,
+            source,
+            name,
+            version,
+            view=self.option("promote"),
+            first_version=not feed_project.files,
+        )
         return 0
 
     def _load_poetry(self) -> Poetry:

@@ -481,7 +481,7 @@ class EmulatedFeed:
             published = min((self.storage / f.filename).stat().st_mtime for f in files)
             records.append(
                 VersionRecord(
-                    first.name,
+                    self._project_name(files),
                     first.version,
                     published,
                     self.views_of(first.name, first.version),
@@ -495,6 +495,16 @@ class EmulatedFeed:
                 records += [r for k, r in self._deleted_records.items() if k[0] == wanted]
         records.sort(key=lambda r: _sort_key(r.version))
         return records
+
+    def _project_name(self, files: list[StoredFile]) -> str:
+        """The name as the files' metadata spell it (``Name:``), else as their file names do."""
+        from tests.emulator.packages import read_core_metadata
+
+        for stored in files:
+            metadata = read_core_metadata(self.storage / stored.filename)
+            if metadata is not None and metadata.get("Name"):
+                return str(metadata["Name"])
+        return files[0].name
 
     def package_names(self) -> list[str]:
         """Normal names of every package the feed holds or held."""

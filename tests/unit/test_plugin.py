@@ -25,7 +25,9 @@ before = set(sys.modules)
 entry_point.load()().activate(application)
 print(json.dumps({
     "new_modules": sorted(set(sys.modules) - before),
-    "commands": sorted(n for n in application.command_loader.names if n.startswith("ado ")),
+    "commands": sorted(
+        n for n in application.command_loader.names if n == "ado" or n.startswith("ado ")
+    ),
 }))
 """
 
@@ -50,7 +52,18 @@ def test_loading_imports_only_the_plugin_module_and_registers_every_command() ->
         "ado env",
         "ado check-name",
         "ado publish",
+        "ado versions",
+        "ado promote",
+        "ado protect",
+        "ado status",
+        "ado",
     }
+
+
+def test_every_factory_builds_its_command() -> None:
+    for name, (module, class_name) in plugin.COMMANDS.items():
+        command = plugin._lazy_factory(module, class_name)()
+        assert command.name == name, (module, class_name)
 
 
 def test_the_listener_looks_for_the_file_azure_cli_writes() -> None:
