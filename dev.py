@@ -34,6 +34,7 @@ COMPATIBILITY_TESTS = [
     "tests/e2e/test_add_feed.py",
     "tests/e2e/test_round_trip.py",
     "tests/e2e/test_check_name.py",
+    "tests/e2e/test_install_routes.py",
 ]
 # pip learned --group (PEP 735 dependency groups) in 25.1
 PIP_REQUIREMENT = "pip>=25.1"
