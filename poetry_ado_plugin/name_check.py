@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -74,6 +75,7 @@ class Check:
     SIMILAR = "similar"
     PREFIX_PUBLIC = "prefix-public"
     PIN = "pin"
+    UPSTREAMING = "upstreaming"
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,15 @@ def _cause(reason: str) -> str:
 
 
 @dataclass(frozen=True)
+class UpstreamingRead:
+    """A private dependency's "versions from external upstreams" setting on its feed, or why it
+    could not be read (no credential, or the token may not read it)."""
+
+    setting: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class CheckRequest:
     names: tuple[str, ...]
     prefix: Prefix | None = None
@@ -185,6 +196,9 @@ class CheckRequest:
     cache_dir: Path | None = None
     """Where the project list is cached; None keeps no cache (``--no-cache``)."""
     max_age: float = PROJECT_LIST_MAX_AGE
+    upstreaming: Mapping[str, UpstreamingRead] | None = None
+    """Per dependency (normal name), its feed's upstream setting: the ``upstreaming`` check.
+    None leaves the check out."""
 
 
 def run_checks(
@@ -231,6 +245,8 @@ def _run(
     audited = None
     if request.dependencies is not None:
         audited = tuple(_audit(d, lookups[d.normalized], host) for d in dependencies)
+        if request.upstreaming is not None:
+            audited = tuple(_with_upstreaming(r, request.upstreaming) for r in audited)
     return Report(
         index_url=index.display_url,
         names=names,
@@ -422,6 +438,46 @@ def _audit(dependency: PrivateDependency, lookup: Lookup, host: str) -> Dependen
     else:
         pin = _pin_finding(dependency)
     return DependencyReport(dependency, (public, pin))
+
+
+def _with_upstreaming(
+    report: DependencyReport, reads: Mapping[str, UpstreamingRead]
+) -> DependencyReport:
+    finding = _upstreaming_finding(report, reads.get(report.dependency.normalized))
+    return DependencyReport(report.dependency, (*report.findings, finding))
+
+
+def _upstreaming_finding(report: DependencyReport, read: UpstreamingRead | None) -> Finding:
+    """The feed's own guard (docs/azure-artifacts.md, "Upstream sources"): with ``auto`` the
+    feed stops offering PyPI's versions of a name once it has one of its own; with
+    ``allowExternalVersions`` a public package of the same name can still come through it."""
+    dependency = report.dependency
+    source = dependency.source
+    if any(f.verdict is Verdict.UPSTREAM for f in report.findings):
+        return Finding(
+            Check.UPSTREAMING, Verdict.SKIPPED, "skipped: a public package comes from upstream"
+        )
+    if read is None or read.setting is None:
+        why = read.reason if read is not None and read.reason else "not read"
+        return Finding(
+            Check.UPSTREAMING,
+            Verdict.SKIPPED,
+            f"skipped: the upstream setting of {dependency.name} on {source} was not read ({why})",
+        )
+    if read.setting == "allowExternalVersions":
+        return Finding(
+            Check.UPSTREAMING,
+            Verdict.PROBLEM,
+            f"the feed of source {source} allows external versions of {dependency.name}, so a "
+            f"public package of that name can be installed through it (dependency confusion); "
+            f"run poetry ado protect {dependency.name} --feed {source}",
+        )
+    return Finding(
+        Check.UPSTREAMING,
+        Verdict.OK,
+        f"the feed of source {source} keeps PyPI's versions of it out (versions from external "
+        f"upstreams: {read.setting})",
+    )
 
 
 def _upstream_finding(lookup: Lookup, host: str, dependency: PrivateDependency) -> Finding:

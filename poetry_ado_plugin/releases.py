@@ -25,11 +25,14 @@ from poetry_ado_plugin.names import normalize
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterable
 
+    from poetry_ado_plugin.audit import PrivateDependency
     from poetry_ado_plugin.devops_api import DevOpsClient
     from poetry_ado_plugin.devops_api import FeedPackage
     from poetry_ado_plugin.devops_api import PackageVersion
+    from poetry_ado_plugin.name_check import UpstreamingRead
 
 
 SCHEMA = 1
@@ -359,3 +362,42 @@ def _require_valid(name: str) -> None:
 
 def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------------------------
+# check-name --dependencies: the setting of each private dependency
+
+
+def read_dependency_settings(
+    dependencies: Iterable[PrivateDependency],
+    open_client: Callable[[PrivateDependency], DevOpsClient],
+) -> dict[str, UpstreamingRead]:
+    """Each dependency's upstream setting on its feed, by normal name. ``open_client`` gives a
+    client for a dependency's source (one per source) or raises AdoError (no credential...);
+    a setting that cannot be read is recorded with the reason, never guessed."""
+    from poetry_ado_plugin.errors import AdoError
+    from poetry_ado_plugin.name_check import UpstreamingRead
+
+    clients: dict[str, DevOpsClient | str] = {}
+    found: dict[str, UpstreamingRead] = {}
+    try:
+        for dependency in dependencies:
+            key = dependency.source.casefold()
+            if key not in clients:
+                try:
+                    clients[key] = open_client(dependency)
+                except AdoError as error:
+                    clients[key] = str(error)
+            client = clients[key]
+            if isinstance(client, str):
+                found[dependency.normalized] = UpstreamingRead(None, client)
+                continue
+            try:
+                found[dependency.normalized] = UpstreamingRead(client.upstreaming(dependency.name))
+            except AdoError as error:
+                found[dependency.normalized] = UpstreamingRead(None, str(error))
+    finally:
+        for client in clients.values():
+            if not isinstance(client, str):
+                client.close()
+    return found

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
     from cleo.ui.progress_bar import ProgressBar
 
+    from poetry_ado_plugin.audit import PrivateDependency
     from poetry_ado_plugin.name_check import Finding
+    from poetry_ado_plugin.name_check import UpstreamingRead
 
 
 FORMATS = ("text", "json")
@@ -149,9 +151,11 @@ class CheckNameCommand(AdoCommand):
             prefix = Prefix.parse(configured, origin="[tool.poetry-ado] prefix in pyproject.toml")
 
         dependencies = None
+        upstreaming = None
         if audit and document is not None:
             lock = read_lock(document.path)
             dependencies = tuple(find_private_dependencies(data, document.sources(), lock))
+            upstreaming = _upstreaming_settings(dependencies)
 
         return CheckRequest(
             names=tuple(names),
@@ -162,6 +166,7 @@ class CheckNameCommand(AdoCommand):
             dependencies=dependencies,
             # Poetry's --no-cache: neither read nor write the project-list cache.
             cache_dir=None if self._no_cache() else default_cache_dir(),
+            upstreaming=upstreaming,
         )
 
     def _no_cache(self) -> bool:
@@ -262,6 +267,41 @@ class CheckNameCommand(AdoCommand):
 
 
 _Row = tuple[str, str, str, str]
+
+
+def _upstreaming_settings(
+    dependencies: tuple[PrivateDependency, ...],
+) -> dict[str, UpstreamingRead]:
+    """Each private dependency's upstream setting, read with the credential stored for its
+    source (as ``poetry ado publish`` reads it); without one, nothing is sent."""
+    from poetry.config.config import Config
+
+    from poetry_ado_plugin.devops_api import DevOpsClient
+    from poetry_ado_plugin.errors import UsageError
+    from poetry_ado_plugin.feed import parse_feed_url
+    from poetry_ado_plugin.publishing import feed_credentials
+    from poetry_ado_plugin.publishing import feed_tls
+    from poetry_ado_plugin.releases import read_dependency_settings
+
+    config = Config.create()
+
+    def open_client(dependency: PrivateDependency) -> DevOpsClient:
+        if dependency.source_url is None:
+            raise UsageError(f"source {dependency.source} is not in pyproject.toml")
+        feed = parse_feed_url(dependency.source_url).feed
+        username, token = feed_credentials(config, dependency.source)
+        verify, cert = feed_tls(config, dependency.source)
+        return DevOpsClient(
+            feed,
+            username,
+            token,
+            source=dependency.source,
+            source_url=dependency.source_url,
+            verify=verify,
+            cert=cert,
+        )
+
+    return read_dependency_settings(dependencies, open_client)
 
 
 def _rows(label: str, findings: tuple[Finding, ...]) -> list[_Row]:
