@@ -11,9 +11,12 @@ There is deliberately no default guessed from TF_BUILD / GITHUB_ACTIONS (see ``c
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from poetry_ado_plugin.errors import UsageError
 
@@ -94,15 +97,36 @@ def render_azure_pipelines(variables: CiVariables) -> str:
     )
 
 
+def _github_data(value: str) -> str:
+    # The runner's escaping for a workflow command's data: unescaped, a '%' sequence or a line
+    # break would end the value early and leave the rest of the token unmasked.
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def render_github_mask(variables: CiVariables) -> str:
-    return f"::add-mask::{variables.password}\n"
+    return f"::add-mask::{_github_data(variables.password)}\n"
+
+
+def _github_env_line(name: str, value: str) -> str:
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    # GitHub's multi-line form, with a delimiter that cannot occur in the value.
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
 def render_github_env(variables: CiVariables) -> str:
-    return (
-        f"{variables.username_variable}={variables.username}\n"
-        f"{variables.password_variable}={variables.password}\n"
+    return _github_env_line(variables.username_variable, variables.username) + _github_env_line(
+        variables.password_variable, variables.password
     )
+
+
+def append_github_env(path: Path, variables: CiVariables) -> None:
+    """Append the variables to ``$GITHUB_ENV``. A file we create is readable only by us (it
+    holds the token); the runner's own file keeps its mode."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as stream:
+        stream.write(render_github_env(variables))
 
 
 def render(format_name: str, variables: CiVariables) -> str:

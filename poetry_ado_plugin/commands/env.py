@@ -59,8 +59,7 @@ the log.
         if format_name == "github" and github_env:
             self._write(ci_env.render_github_mask(variables))
             try:
-                with Path(github_env).open("a", encoding="utf-8") as stream:
-                    stream.write(ci_env.render_github_env(variables))
+                ci_env.append_github_env(Path(github_env), variables)
             except OSError as error:
                 raise CredentialError(
                     f"could not append to $GITHUB_ENV ({github_env}): "

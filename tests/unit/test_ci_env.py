@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,41 @@ def test_format_choice() -> None:
         choose_format(None, {"GITHUB_ACTIONS": "true"})
     with pytest.raises(UsageError, match="unknown format 'json'"):
         choose_format("json", {})
+
+
+def test_the_github_mask_escapes_percent_and_line_breaks() -> None:
+    from poetry_ado_plugin.ci_env import render_github_mask
+
+    variables = ci_variables("f", "azure", "a%b\r\nc")
+
+    # The runner un-escapes %25, %0D and %0A in a command's data: the whole token is masked.
+    assert render_github_mask(variables) == "::add-mask::a%25b%0D%0Ac\n"
+
+
+def test_github_env_lines_survive_a_line_break_in_a_value() -> None:
+    from poetry_ado_plugin.ci_env import render_github_env
+
+    text = render_github_env(ci_variables("f", "azure", "a\nb"))
+
+    lines = text.splitlines()
+    assert lines[0] == "POETRY_HTTP_BASIC_F_USERNAME=azure"
+    assert lines[1].startswith("POETRY_HTTP_BASIC_F_PASSWORD<<")
+    delimiter = lines[1].split("<<", 1)[1]
+    assert lines[2:] == ["a", "b", delimiter]
+
+
+def test_github_env_is_created_readable_only_by_us(tmp_path: Path) -> None:
+    import stat
+
+    from poetry_ado_plugin.ci_env import append_github_env
+
+    path = tmp_path / "github_env"
+    append_github_env(path, ci_variables("f", "azure", "tok"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    existing = tmp_path / "existing"
+    existing.write_text("A=1\n")
+    existing.chmod(0o644)
+    append_github_env(existing, ci_variables("f", "azure", "tok"))
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o644  # the runner's file, left as it is
+    assert existing.read_text().startswith("A=1\nPOETRY_HTTP_BASIC_F_USERNAME=azure\n")
