@@ -64,6 +64,9 @@ class AzureCliError(CredentialError):
     """The Azure CLI is missing, not logged in, or answered something unexpected."""
 
 
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
 def az_command(tenant: str | None) -> list[str]:
     """The exact command line: no token, only the resource and the tenant."""
     executable = shutil.which("az")
@@ -83,6 +86,13 @@ def az_command(tenant: str | None) -> list[str]:
         "json",
     ]
     if tenant:
+        # A tenant ID (GUID) or domain name. Anything else is refused before it reaches a
+        # command line: on Windows `az` is az.cmd, whose arguments cmd.exe parses (`&`, `|`...).
+        if not _TENANT.fullmatch(tenant):
+            raise AzureCliError(
+                f"--tenant {tenant!r} is neither a tenant ID nor a domain name "
+                "(like contoso.onmicrosoft.com)"
+            )
         command += ["--tenant", tenant]
     return command
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from dataclasses import field
@@ -150,6 +151,26 @@ def _describe_keyring_error(error: BaseException, *secrets: str) -> str:
     return f"the keyring failed ({kind}: {text})" if text else f"the keyring failed ({kind})"
 
 
+# The Windows Credential Manager keeps at most 2,560 bytes per secret, and keyring stores the
+# password as UTF-16: a token over 1,280 characters (an Entra ID token often is) cannot go there.
+WINDOWS_SECRET_LIMIT = 2560
+
+
+class _KeyringTooSmall(Exception):
+    pass
+
+
+def _windows_keyring_limit(password: str, platform: str | None = None) -> str | None:
+    """Why the Windows Credential Manager cannot hold ``password``, or None."""
+    size = len(password.encode("utf-16-le"))
+    if (platform or sys.platform) != "win32" or size <= WINDOWS_SECRET_LIMIT:
+        return None
+    return (
+        f"the Windows Credential Manager holds at most {WINDOWS_SECRET_LIMIT:,} bytes per "
+        f"secret and this token needs {size:,}"
+    )
+
+
 def _timeout_reason(timeout: float) -> str:
     return f"the keyring did not answer within {timeout:g} s (locked?)"
 
@@ -170,6 +191,9 @@ def store_credential(
         def store_in_keyring() -> str | None:
             if not _keyring_available():
                 raise _KeyringUnavailable
+            too_big = _windows_keyring_limit(password)
+            if too_big:
+                raise _KeyringTooSmall(too_big)
             keyring = _poetry_keyring()
             previous = keyring.get_password(name, username)
             keyring.set_password(name, username, password)
@@ -182,6 +206,8 @@ def store_credential(
             fallback_reason = None
         except _KeyringTimeout:
             fallback_reason = _timeout_reason(timeout)
+        except _KeyringTooSmall as error:
+            fallback_reason = str(error)
         except Exception as error:
             fallback_reason = _describe_keyring_error(error, password, username)
         else:
