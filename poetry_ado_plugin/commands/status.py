@@ -60,13 +60,11 @@ Azure feeds. It sends no request: <c1>poetry ado login</c1> checks a token again
         return 0
 
     def _commands(self) -> list[tuple[str, str]]:
-        from poetry_ado_plugin.plugin import COMMANDS
-
-        application = self.get_application()
+        commands = self.get_application().all("ado")
         return [
-            (name, application.get(name).description)
-            for name in COMMANDS
-            if name not in ("ado", self.name)
+            (name, command.description)
+            for name, command in commands.items()
+            if not command.hidden and name != self.name
         ]
 
 
