@@ -289,6 +289,10 @@ def _upstreaming_settings(
         if dependency.source_url is None:
             raise UsageError(f"source {dependency.source} is not in pyproject.toml")
         feed = parse_feed_url(dependency.source_url).feed
+        if config.get(f"repositories.{dependency.source}.url") is None:
+            # In memory only, as Poetry's Factory does for a project's sources: the
+            # credential of a name is looked up among the configured repositories.
+            config.merge({"repositories": {dependency.source: {"url": dependency.source_url}}})
         username, token = feed_credentials(config, dependency.source)
         verify, cert = feed_tls(config, dependency.source)
         return DevOpsClient(
