@@ -37,22 +37,35 @@ class Behaviour:
     description: str
     # The status an index or feed request gets; None for a server that never finishes headers.
     status: int | None
+    # What the server says to login's probe means the token is good (so login stores it).
+    accepts_login: bool = False
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
     for b in (
         Behaviour("drip-headers", "headers a byte at a time, never finished", None),
-        Behaviour("drip-body", "200, then the body a byte at a time", 200),
-        Behaviour("bomb-200", "200 with a 4 GiB body", 200),
+        Behaviour("drip-body", "200, then the body a byte at a time", 200, accepts_login=True),
+        Behaviour("bomb-200", "200 with a 4 GiB body", 200, accepts_login=True),
         Behaviour("bomb-401", "401 with a 4 GiB body", 401),
         Behaviour("bomb-404-chunked", "404 with an endless chunked body", 404),
         Behaviour("retry-after-seconds", "503 with Retry-After: one day", 503),
         Behaviour("retry-after-date", "429 with Retry-After: an HTTP-date a day ahead", 429),
         Behaviour("ansi", "400 with escapes in the reason phrase and message", 400),
         Behaviour("token-echo", "418 (400 for uploads) whose message echoes the token", 418),
+        Behaviour(
+            "token-echo-upload",
+            "no such package yet (404), then 400 for the upload, echoing the token",
+            404,
+            accepts_login=True,
+        ),
         Behaviour("sign-in", "302 to a sign-in page", 302),
-        Behaviour("http10-close", "HTTP/1.0 200 without a length, dripped, then closed", 200),
+        Behaviour(
+            "http10-close",
+            "HTTP/1.0 200 without a length, dripped, then closed",
+            200,
+            accepts_login=True,
+        ),
     )
 }
 
@@ -171,6 +184,15 @@ class HostileServer:
                 message,
                 {"Content-Type": "application/json"},
             )
+        if behaviour == "token-echo-upload":
+            if method != "POST":
+                message = json.dumps({"message": "Cannot find the package 'x' in feed 'hostile'"})
+                headers = {"Content-Type": "application/json"}
+                return _reply(connection, 404, "Not Found", message.encode(), headers)
+            token = _token_of(auth)
+            message = json.dumps({"message": f"Invalid package; token {token}"}).encode()
+            headers = {"Content-Type": "application/json"}
+            return _reply(connection, 400, f"Bad Request - {token}", message, headers)
         if behaviour == "sign-in":
             if "_signin" in path:
                 page = b"<html><head><title>Sign in to your account</title></head></html>"
