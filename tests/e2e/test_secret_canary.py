@@ -213,3 +213,28 @@ def test_publish(canary: Canary, ado_emulator: AdoEmulator, fault: str) -> None:
 
     assert result.exit_code == (0 if fault == "none" else 1), result
     assert bool(ado_emulator.feed.stored_files()) == (fault == "none")
+
+
+@pytest.mark.parametrize("fault", ["none", "forbidden", "500"])
+def test_release_commands(canary: Canary, ado_emulator: AdoEmulator, fault: str) -> None:
+    emulator = ado_emulator.emulator
+    emulator.add_token(canary.value, role="reader" if fault == "forbidden" else "owner")
+    ado_emulator.feed.add_package("consumer-app", "0.1.0")
+    ado_emulator.feed.allow_external_versions("consumer-app")
+    login = canary.run("ado", "login", "--pat-stdin", "--no-verify", stdin=canary.value + "\n")
+    assert login.exit_code == 0, login
+    if fault == "500":
+        emulator.fail_next(100, 500, path_contains="_apis")
+
+    results = [
+        canary.run("ado", "versions", "--all"),
+        canary.run("ado", "versions", "--format", "json"),
+        canary.run("ado", "promote", "--view", "Release"),
+        canary.run("ado", "protect", "--format", "json"),
+        canary.run("ado", "protect", "--allow-external", "-n"),
+    ]
+
+    # A reader may list versions, not promote or protect; --allow-external changes nothing here.
+    expected = {"none": [0] * 5, "forbidden": [0, 0, 1, 1, 0], "500": [1] * 5}[fault]
+    assert [r.exit_code for r in results] == expected, results
+    assert all(r.password == canary.value for r in ado_emulator.requests if r.password)
