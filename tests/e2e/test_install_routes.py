@@ -7,7 +7,8 @@ The feed serves the plugin's wheel, built from this checkout, and everything Poe
 lock its own project (Poetry and its dependencies for every platform). Then, one route per test:
 
 - ``poetry self add poetry-ado-plugin``, with the feed as the source of Poetry's own project,
-  and ``poetry self remove`` afterwards;
+  and ``poetry self remove`` afterwards; also from the wheel file and from the git URL, the
+  README's routes until the package is on PyPI;
 - ``pip install`` into Poetry's venv, as ``pipx inject poetry poetry-ado-plugin`` does;
 - ``[tool.poetry.requires-plugins]`` in a project whose source is the feed: ``poetry install``
   puts the plugin into the project's ``.poetry/plugins``.
@@ -49,6 +50,7 @@ class Index:
     emulator: FeedEmulator
     feed: EmulatedFeed
     token: str
+    plugin_wheel: Path
     plugin_version: str
 
 
@@ -123,7 +125,8 @@ def index(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Iterato
         for wheel in sorted(wheelhouse.glob("*.whl")):
             feed.add_file(wheel)
         feed.add_file(plugin_wheel)
-        yield Index(emulator, feed, emulator.generate_token(write=False), plugin_version)
+        token = emulator.generate_token(write=False)
+        yield Index(emulator, feed, token, plugin_wheel, plugin_version)
 
 
 @pytest.fixture
@@ -207,17 +210,26 @@ def downloaded_from_feed(index: Index) -> bool:
     return any(page in p for p in paths) and any(wheel in p for p in paths)
 
 
+@pytest.mark.parametrize("route", ["name", "wheel", "git"])
 def test_poetry_self_add_then_self_remove(
-    fresh_poetry: FreshPoetry, home: PoetryEnv, index: Index, tmp_path: Path
+    fresh_poetry: FreshPoetry, home: PoetryEnv, index: Index, tmp_path: Path, route: str
 ) -> None:
     # `poetry self` keeps Poetry's own project in its config dir; its sources are kept when
-    # `poetry self add` rewrites the file.
+    # `poetry self add` rewrites the file. The feed also serves Poetry's own dependencies, which
+    # `poetry self add` locks whatever the route, and poetry-core for building from git.
     (home.config_dir / "pyproject.toml").write_text(
         "[tool.poetry]\npackage-mode = false\n\n" + source_toml(index), encoding="utf-8"
     )
-    added = ok(run(fresh_poetry, home, "self", "add", PLUGIN, cwd=tmp_path))
-    assert f"Installing {PLUGIN} ({index.plugin_version})" in added.stdout, added
-    assert downloaded_from_feed(index)
+    # The README's routes before the package is on PyPI: a wheel file (an absolute path:
+    # `poetry self` runs in its config dir) or the repository's git URL.
+    spec = {
+        "name": PLUGIN,
+        "wheel": str(index.plugin_wheel),
+        "git": f"{PLUGIN} @ git+{dev.ROOT.as_uri()}",
+    }[route]
+    added = ok(run(fresh_poetry, home, "self", "add", spec, cwd=tmp_path))
+    assert f"Installing {PLUGIN} ({index.plugin_version}" in added.stdout, added
+    assert downloaded_from_feed(index) is (route == "name")
     assert fresh_poetry.plugin_installed()
     assert_plugin_works(fresh_poetry, home, tmp_path, index)
 
