@@ -184,41 +184,39 @@ def test_publish_with_a_read_only_token_gets_azure_403(
     assert [r.status for r in posts] == [403]
 
 
-def test_publish_with_a_wrong_token_meets_a_sign_in_redirect_today(
-    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+@pytest.mark.parametrize(("sign_in", "without_plugin"), [("redirect", 302), ("page", 203)])
+def test_publish_with_a_wrong_token_is_a_401_that_names_the_credential(
+    poetry_env: PoetryEnv,
+    ado_emulator: AdoEmulator,
+    tmp_path: Path,
+    sign_in: str,
+    without_plugin: int,
 ) -> None:
     """Azure answers a token it cannot read, from a client that does not send
-    X-TFS-FedAuthRedirect: Suppress, with a 302 to its sign-in page. Poetry's uploader refuses
-    redirects and guesses at a missing trailing slash."""
+    X-TFS-FedAuthRedirect: Suppress, with a 302 to its sign-in page (or, from the sign-in front
+    end, a 203 page). Poetry alone then fails with "Redirects are not supported" (302), or takes
+    the 203 for success and exits 0 with nothing stored. With the plugin, Poetry's own publish
+    asks for a plain 401, fails on it, and one line says what to do."""
+    ado_emulator.emulator.sign_in = sign_in  # type: ignore[assignment]
     producer = tmp_path / "producer"
     producer_with_unverified_token(poetry_env, ado_emulator, producer, "not-a-valid-token")
 
+    alone = poetry_env.run("--no-plugins", "publish", "-r", "team-feed", cwd=producer)
     result = poetry_env.run("publish", "-r", "team-feed", cwd=producer)
 
+    assert alone.exit_code == (1 if without_plugin == 302 else 0), alone
     assert result.exit_code == 1, result
-    assert "Redirects are not supported" in result.output
+    assert "HTTP Error 401" in result.output
+    assert (
+        "Azure feed source team-feed refused the request (HTTP 401); Poetry sent the credential "
+        "from "
+    ) in result.stderr
+    assert "run `poetry ado login team-feed`" in result.stderr
     assert ado_emulator.feed.stored_files() == []
     posts = [r for r in ado_emulator.requests if r.method == "POST"]
-    assert [(r.path.endswith("/pypi/upload/"), r.status) for r in posts] == [(True, 302)]
-
-
-def test_publish_with_a_wrong_token_looks_successful_behind_a_sign_in_page(
-    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
-) -> None:
-    """Some users see a 203 sign-in page instead of the redirect. Poetry's uploader takes any
-    2xx as success: it reports both files uploaded and exits 0, though the feed stored nothing.
-    `poetry ado publish` must not be fooled."""
-    ado_emulator.emulator.sign_in = "page"
-    producer = tmp_path / "producer"
-    producer_with_unverified_token(poetry_env, ado_emulator, producer, "not-a-valid-token")
-
-    result = poetry_env.run("publish", "-r", "team-feed", cwd=producer)
-
-    assert result.exit_code == 0, result
-    assert "100%" in result.output
-    assert ado_emulator.feed.stored_files() == []
-    posts = [r for r in ado_emulator.requests if r.method == "POST"]
-    assert [(r.path.endswith("/pypi/upload/"), r.status) for r in posts] == [(True, 203)] * 2
+    alone_posts = [r.status for r in posts if r.status == without_plugin]
+    assert alone_posts
+    assert posts[-1].status == 401
 
 
 def test_installing_from_an_unknown_feed_fails_with_404(
