@@ -7,23 +7,22 @@ dirs pointed at a temporary directory. The project's feed source points at a clo
 
 from __future__ import annotations
 
-import io
-import os
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
-from cleo.io.inputs.argv_input import ArgvInput
-from cleo.io.outputs.buffered_output import BufferedOutput
 
-from poetry_ado_plugin import redact
 from poetry_ado_plugin.plugin import COMMANDS
+from tests.inprocess import Outcome
+from tests.inprocess import in_process_poetry
+from tests.inprocess import snapshot
 from tests.poetry_env import write_project
 
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
 
 
 CANARY = "CANARYtoken5f3a9c"
@@ -43,7 +42,12 @@ BAD_VALUES: dict[str, dict[str, str]] = {
     "ado env": {"username": "x", "tenant": "x", "format": "xml"},
     "ado logout": {},
     "ado check-name": {"prefix": "-bad", "index-url": "", "format": "xml"},
-    "ado publish": {"index-url": "", "dist-dir": "no-such-dir"},
+    "ado publish": {"index-url": "", "dist-dir": "no-such-dir", "promote": "No View"},
+    "ado versions": {"feed": "no-such-source", "format": "xml"},
+    "ado promote": {"feed": "no-such-source", "view": "No View", "format": "xml"},
+    "ado protect": {"feed": "no-such-source", "format": "xml"},
+    "ado status": {"format": "xml"},
+    "ado": {"format": "xml"},
 }
 
 # Extra cases: (command, arguments, standard input)
@@ -76,33 +80,10 @@ CASES: list[tuple[str, list[str], str]] = [
 ]
 
 
-@dataclass
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def run_ado(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    import poetry.config.config
-    import poetry.locations
-
-    home = tmp_path / "home"
-    for directory in ("config", "cache", "data", "home"):
-        (tmp_path / directory).mkdir()
-    monkeypatch.setattr(poetry.locations, "CONFIG_DIR", tmp_path / "config")
-    monkeypatch.setattr(poetry.config.config, "CONFIG_DIR", tmp_path / "config")
-    monkeypatch.setattr(poetry.config.config, "_default_config", None, raising=False)
-    for key in list(os.environ):
-        if key.startswith(("POETRY_", "AZURE_", "SYSTEM_ACCESSTOKEN", "VSS_", "ARTIFACTS_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("POETRY_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("POETRY_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("POETRY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("POETRY_KEYRING_ENABLED", "false")
-    monkeypatch.setenv("POETRY_REQUESTS_TIMEOUT", "2")
-    monkeypatch.setenv("HOME", str(home))
+def run_ado(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, list[str], str], Outcome]]:
     project = tmp_path / "project"
     project.mkdir()
     write_project(
@@ -110,30 +91,20 @@ def run_ado(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]
         extra=f'\n[[tool.poetry.source]]\nname = "team-feed"\nurl = "{FEED_URL}"\n'
         'priority = "explicit"\n',
     )
-    monkeypatch.chdir(project)
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    runner = in_process_poetry(tmp_path, monkeypatch, project)
+    before = snapshot(tmp_path)
 
     def run(command: str, args: list[str], stdin: str = "") -> Outcome:
-        from poetry.console.application import Application
-
-        application = Application()
-        application.auto_exits(False)
         # Name checks ask a closed local port, never pypi.org; a case's own --index-url wins.
         local = (
             ["--index-url", "http://127.0.0.1:9/simple/"]
             if "index-url" in str(BAD_VALUES.get(command))
             else []
         )
-        argv = ArgvInput(["poetry", *command.split(), *local, *args, "--no-interaction"])
-        argv.set_stream(io.StringIO(stdin))
-        output, error = BufferedOutput(), BufferedOutput()
-        code = application.run(argv, output, error)
-        return Outcome(code, output.fetch(), error.fetch())
+        return runner(*command.split(), *local, *args, "--no-interaction", stdin=stdin)
 
     yield run
-    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    assert after == before, "bad input changed a file"
-    redact.forget_secrets()
+    assert snapshot(tmp_path) == before, "bad input changed a file"
 
 
 def _assert_one_error_line(outcome: Outcome) -> None:
@@ -160,16 +131,15 @@ def _option_cases() -> Iterator[tuple[str, list[str], str]]:
                 continue
             yield name, [f"--{option.name}"], ""  # no value at all
             yield name, [f"--{option.name}", "-"], ""  # "-" is taken for an option
-            bad = BAD_VALUES[name].get(option.name)
+            bad = BAD_VALUES.get(name, {}).get(option.name)
             if bad is not None:
                 yield name, [f"--{option.name}={bad}"], f"{CANARY}\n"
 
 
 @pytest.mark.parametrize(("command", "args", "stdin"), [*_option_cases(), *CASES])
 def test_bad_input_is_one_error_line(
-    run_ado: object, command: str, args: list[str], stdin: str
+    run_ado: Callable[[str, list[str], str], Outcome], command: str, args: list[str], stdin: str
 ) -> None:
-    assert callable(run_ado)
     _assert_one_error_line(run_ado(command, args, stdin))
 
 
@@ -179,4 +149,4 @@ def test_every_value_option_has_a_bad_value_in_the_table() -> None:
     for name, (module, class_name) in COMMANDS.items():
         command = _lazy_factory(module, class_name)()
         values = {option.name for option in command.options if not option.is_flag()}
-        assert values == set(BAD_VALUES[name]), name
+        assert values == set(BAD_VALUES.get(name, {})), name
