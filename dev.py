@@ -339,12 +339,17 @@ def matrix(extra: list[str]) -> int:
         )
         sys.stdout.write(completed.stdout[-4000:])
         sys.stderr.write(completed.stderr[-2000:])
-        summary = (completed.stdout.strip().splitlines() or [""])[-1].strip("= ")
+        lines = completed.stdout.strip().splitlines()
+        summary = (lines or [""])[-1].strip("= ")
+        failed = sorted(
+            {line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))}
+        )
         results.append(
             {
                 "poetry": version,
                 "exit_code": completed.returncode,
                 "summary": summary,
+                "failed": failed,
                 "seconds": round(time.monotonic() - started),
             }
         )
