@@ -42,11 +42,11 @@ SERVICE_NAMESPACE = "poetry-repository"
 
 
 def keyring_timeout() -> float:
-    value = os.environ.get(KEYRING_TIMEOUT_VARIABLE)
-    if value:
-        with contextlib.suppress(ValueError):
-            return max(0.1, float(value))
-    return DEFAULT_KEYRING_TIMEOUT
+    from poetry_ado_plugin.environment import env_number
+
+    return env_number(
+        KEYRING_TIMEOUT_VARIABLE, DEFAULT_KEYRING_TIMEOUT, exclusive_minimum=True, maximum=3600
+    )
 
 
 @dataclass(frozen=True)
