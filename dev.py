@@ -330,16 +330,24 @@ def matrix(extra: list[str]) -> int:
         command = [str(PYTHON), "-m", "pytest", *workers, "-q", "-p", "no:cacheprovider", *targets]
         print(f"+ POETRY_ADO_TEST_POETRY={poetry.relative_to(ROOT)}", *command, flush=True)
         started = time.monotonic()
-        completed = subprocess.run(
+        # Streamed as it comes (a CI log shows progress), and kept for the summary.
+        process = subprocess.Popen(
             command,
             cwd=ROOT,
             env=dict(os.environ, POETRY_ADO_TEST_POETRY=str(poetry)),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-        sys.stdout.write(completed.stdout[-4000:])
-        sys.stderr.write(completed.stderr[-2000:])
-        lines = completed.stdout.strip().splitlines()
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line.rstrip("\n"))
+        exit_code = process.wait()
+        while lines and not lines[-1].strip():
+            lines.pop()
         summary = (lines or [""])[-1].strip("= ")
         failed = sorted(
             {line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))}
@@ -347,7 +355,7 @@ def matrix(extra: list[str]) -> int:
         results.append(
             {
                 "poetry": version,
-                "exit_code": completed.returncode,
+                "exit_code": exit_code,
                 "summary": summary,
                 "failed": failed,
                 "seconds": round(time.monotonic() - started),
