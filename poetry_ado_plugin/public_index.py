@@ -536,6 +536,11 @@ def fetch_project_list(
                 return ProjectListResult(ListStatus.REVALIDATED, projects, 0.0, None, index.url)
             if response.status_code != 200:
                 return _failed(index, cached, _status_reason(response, index.url), started)
+            if response.history and urlsplit(response.url).path != urlsplit(index.url).path:
+                # A sign-in page or a captive portal is not an empty index: with no list,
+                # similar names are "could not check", not "none".
+                where = f"{host_of(index.url)} redirected to {host_of(response.url)}"
+                return _failed(index, cached, where, started)
             body = _read_with_progress(response, progress)
             content_type = response.headers.get("Content-Type", "")
             etag = response.headers.get("ETag")
