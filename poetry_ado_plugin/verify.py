@@ -104,3 +104,17 @@ def verify_token(
     if answer.kind == answers.FORBIDDEN:
         raise NoFeedAccessError(message)
     raise FeedResponseError(message)
+
+
+def identify(feed: Feed, username: str, token: str) -> str | None:
+    """The display name of the identity the token belongs to (``connectionData``), or None when
+    it cannot be learnt: a token scoped to packaging only may not read it, and the answer is
+    never worth failing a login that the feed has already accepted."""
+    from poetry_ado_plugin.devops_api import DevOpsClient
+    from poetry_ado_plugin.http import make_session
+
+    try:
+        with DevOpsClient(feed, username, token, session=make_session(retries=1)) as client:
+            return client.connection_data().display_name or None
+    except Exception:
+        return None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
 from cleo.io.inputs.argument import Argument
 from cleo.io.inputs.option import Option
@@ -60,9 +61,11 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
             verbosity=Verbosity.VERBOSE,
         )
 
+        identity = None
         if self.option("no-verify"):
             self.line("Not verified (--no-verify).")
         else:
+            from poetry_ado_plugin.verify import identify
             from poetry_ado_plugin.verify import verify_token
 
             verify_token(target.feed, token.username, token.secret)
@@ -70,6 +73,7 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
                 f"The feed accepted the token ({target.feed.index_url}).",
                 verbosity=Verbosity.VERBOSE,
             )
+            identity = identify(target.feed, token.username, token.secret)
 
         saved = save_login(target.name, target.feed, token)
         result, repository = saved.stored, saved.repository
@@ -86,10 +90,15 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
                 f"; it expires {format_expiry(token.expires_on)} and is refreshed through az "
                 "when a Poetry command needs it"
             )
+        who = f" as {Formatter.escape(identity)}" if identity else ""
         self.line(
-            f"Logged in to <c1>{target.name}</c1> as {token.username} "
-            f"(token from {token.origin}, stored in {where}{expiry})."
+            f"Logged in to <c1>{target.name}</c1>{who} (token from {token.origin}, stored in "
+            f"{where} with username {token.username}{expiry})."
         )
+        if not self.option("no-verify"):
+            self.line(
+                "Read access to the feed was verified; write access is checked when you publish."
+            )
         if repository.changed:
             was = ""
             if repository.old_url:

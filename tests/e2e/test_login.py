@@ -74,7 +74,14 @@ def test_login_then_poetry_install_and_publish_use_the_credential(
 
     result = login(poetry_env, consumer, ado_emulator.write_token)
     assert result.exit_code == 0, result
-    assert f"Logged in to {SOURCE} as azure (token from standard input" in result.stdout
+    # the identity comes from connectionData, not from the dummy Basic username
+    assert (
+        f"Logged in to {SOURCE} as Emulated User (token from standard input, stored in "
+        f"{poetry_env.auth_file} with username azure)."
+    ) in result.stdout
+    assert (
+        "Read access to the feed was verified; write access is checked when you publish."
+    ) in result.stdout
     upload_url = ado_emulator.feed.upload_url
     assert f"Set repositories.{SOURCE}.url = {upload_url}" in result.stdout
     assert f'url = "{upload_url}"' in config_toml(poetry_env)
@@ -323,7 +330,8 @@ def test_token_from_the_environment(
         "ado", "login", "--username", "build", cwd=project, env={variable: ado_emulator.read_token}
     )
     assert result.exit_code == 0, result
-    assert f"as build (token from {variable}" in result.stdout
+    assert f"(token from {variable}, stored in " in result.stdout
+    assert "with username build)." in result.stdout
     assert 'username = "build"' in auth_toml(poetry_env)
 
 
@@ -340,7 +348,8 @@ def test_token_from_the_endpoint_credentials(
     )
     result = poetry_env.run("ado", "login", cwd=project, env={variable: value})
     assert result.exit_code == 0, result
-    assert f"as vsts (token from {variable}" in result.stdout
+    assert f"(token from {variable}, stored in " in result.stdout
+    assert "with username vsts)." in result.stdout
 
 
 def test_pat_stdin_wins_over_the_environment(
@@ -755,3 +764,16 @@ def test_env_requires_a_format_inside_ci(
     assert result.exit_code == 1
     assert f"pass --format {fmt}" in result.stderr
     assert "job-token" not in result.output
+
+
+def test_login_without_an_identity_says_nothing_about_one(
+    ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path
+) -> None:
+    # A token scoped to packaging only may not read connectionData: login still succeeds.
+    ado_emulator.emulator.fail_next(5, status=403, path_contains="connectionData")
+    result = login(poetry_env, project, ado_emulator.read_token)
+    assert result.exit_code == 0, result
+    assert f"Logged in to {SOURCE} (token from standard input, stored in" in result.stdout
+    assert "Emulated User" not in result.stdout
+    asked = [r for r in ado_emulator.requests if "connectionData" in r.path]
+    assert [r.status for r in asked] == [403]
