@@ -266,13 +266,6 @@ def _edit_auth(
         ) from None
 
 
-def stored_username(name: str, config: Config | None = None) -> str | None:
-    """The username in auth.toml for ``name`` (not from the environment)."""
-    entry = _auth_entry(name, config or _config())
-    username = entry.get("username")
-    return username if isinstance(username, str) and username else None
-
-
 def _auth_entry(name: str, config: Config) -> dict[str, Any]:
     from poetry.config.config_source import PropertyNotFoundError
 

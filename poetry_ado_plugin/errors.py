@@ -54,9 +54,3 @@ class Interrupted(AdoError):
         error = cls(f"interrupted by {name} {what}")
         error.exit_code = 128 + number
         return error
-
-
-class CouldNotCheckError(AdoError):
-    """A lookup could not give an answer (network error, unexpected status)."""
-
-    exit_code = 2

@@ -12,9 +12,10 @@ from poetry.toml.file import TOMLFile
 from poetry.utils.password_manager import PasswordManager
 from poetry.utils.password_manager import PoetryKeyring
 
+from poetry_ado_plugin.credential_store import CredentialPlace
+from poetry_ado_plugin.credential_store import locate_credential
 from poetry_ado_plugin.credential_store import remove_credential
 from poetry_ado_plugin.credential_store import store_credential
-from poetry_ado_plugin.credential_store import stored_username
 from tests.fakes.keyrings import FileKeyring
 from tests.fakes.keyrings import HangingKeyring
 from tests.fakes.keyrings import RaisingKeyring
@@ -75,7 +76,8 @@ def test_keyring_off_writes_auth_toml_like_poetry(tmp_path: Path) -> None:
     )
     assert ours == auth(other)
     assert (tmp_path / "auth.toml").stat().st_mode & 0o777 == 0o600
-    assert stored_username("feed", config) == "azure"
+    place = locate_credential("feed", config, environ={})
+    assert (place.where, place.username) == (str(tmp_path / "auth.toml"), "azure")
 
 
 def test_working_keyring(tmp_path: Path, use_backend) -> None:  # type: ignore[no-untyped-def]
@@ -154,3 +156,20 @@ def test_a_backend_error_message_never_carries_the_password(tmp_path: Path, use_
     assert result.fallback_reason is not None
     assert SECRET not in result.fallback_reason
     assert "***" in result.fallback_reason
+
+
+def test_locate_credential_names_the_place_poetry_will_use(tmp_path: Path) -> None:
+    import base64
+
+    config = make_config(tmp_path, keyring_enabled=False)
+    assert locate_credential("feed", config, environ={}).where == "none"
+    (tmp_path / "auth.toml").write_text('[http-basic.feed]\nusername = "azure"\n')
+    assert locate_credential("feed", config, environ={}) == CredentialPlace(
+        "the keyring", "azure", None
+    )
+    claims = base64.urlsafe_b64encode(b'{"exp": 1900000000}').decode().rstrip("=")
+    token = f"eyJhbGciOiJub25lIn0.{claims}.sig"
+    environ = {"POETRY_HTTP_BASIC_FEED_USERNAME": "ci", "POETRY_HTTP_BASIC_FEED_PASSWORD": token}
+    assert locate_credential("feed", config, environ=environ) == CredentialPlace(
+        "POETRY_HTTP_BASIC_FEED_PASSWORD", "ci", 1900000000
+    )
