@@ -186,9 +186,9 @@ class HostileServer:
             )
         if behaviour == "token-echo-upload":
             if method != "POST":
-                message = json.dumps({"message": "Cannot find the package 'x' in feed 'hostile'"})
+                missing = {"message": "Cannot find the package 'x' in feed 'hostile'"}
                 headers = {"Content-Type": "application/json"}
-                return _reply(connection, 404, "Not Found", message.encode(), headers)
+                return _reply(connection, 404, "Not Found", json.dumps(missing).encode(), headers)
             token = _token_of(auth)
             message = json.dumps({"message": f"Invalid package; token {token}"}).encode()
             headers = {"Content-Type": "application/json"}
