@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-
 CANARY = "CANARYtoken5f3a9c"
 FEED_URL = "http://127.0.0.1:9/tfs/DefaultCollection/_packaging/team-feed/pypi/simple/"
 
