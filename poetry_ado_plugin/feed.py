@@ -190,7 +190,8 @@ class ParsedFeedUrl:
 
 
 def parse_feed_url(url: str) -> ParsedFeedUrl:
-    """Parse any Azure Artifacts PyPI feed URL form (see the module docstring and docs/azure-artifacts.md).
+    """Parse any Azure Artifacts PyPI feed URL form (the module docstring and
+    docs/azure-artifacts.md list them).
 
     Accepts index (``/pypi/simple/``), project page (``/pypi/simple/{package}/``), upload
     (``/pypi/upload/``) and bare (``/_packaging/{feed}[/pypi]``) URLs, with or without a trailing

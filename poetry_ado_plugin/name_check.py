@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from poetry_ado_plugin.audit import PrivateDependency
-from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import host_of
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.names import Prefix
@@ -613,37 +612,3 @@ def _project_list_dict(result: ProjectListResult | None) -> dict[str, Any] | Non
         "age_seconds": int(result.age) if result.age is not None else None,
         "message": result.message,
     }
-
-
-# --------------------------------------------------------------------------------------------
-# What pyproject.toml says
-
-
-PREFIX_TABLE = "[tool.poetry-ado] prefix"
-
-
-def project_name(pyproject_data: dict[str, Any]) -> str | None:
-    """``[project].name``, else ``[tool.poetry].name``."""
-    for table in (pyproject_data.get("project"), _tool(pyproject_data).get("poetry")):
-        if isinstance(table, dict) and isinstance(table.get("name"), str) and table["name"]:
-            name: str = table["name"]
-            return name
-    return None
-
-
-def configured_prefix(pyproject_data: dict[str, Any]) -> str | None:
-    """``[tool.poetry-ado] prefix``; UsageError when it is there but not a string."""
-    table = _tool(pyproject_data).get("poetry-ado")
-    if not isinstance(table, dict) or "prefix" not in table:
-        return None
-    value = table["prefix"]
-    if not isinstance(value, str):
-        raise UsageError(
-            f'{PREFIX_TABLE} in pyproject.toml must be a string, e.g. prefix = "acme-"'
-        )
-    return value
-
-
-def _tool(pyproject_data: dict[str, Any]) -> dict[str, Any]:
-    tool = pyproject_data.get("tool")
-    return tool if isinstance(tool, dict) else {}

@@ -18,8 +18,6 @@ from poetry_ado_plugin.http import host_of
 from poetry_ado_plugin.name_check import CheckRequest
 from poetry_ado_plugin.name_check import Report
 from poetry_ado_plugin.name_check import Verdict
-from poetry_ado_plugin.name_check import configured_prefix
-from poetry_ado_plugin.name_check import project_name
 from poetry_ado_plugin.name_check import render_json
 from poetry_ado_plugin.name_check import run_checks
 from poetry_ado_plugin.names import Prefix
@@ -28,6 +26,8 @@ from poetry_ado_plugin.public_index import default_cache_dir
 from poetry_ado_plugin.public_index import display_url
 from poetry_ado_plugin.public_index import index_root
 from poetry_ado_plugin.pyproject import PyprojectDocument
+from poetry_ado_plugin.pyproject import configured_prefix
+from poetry_ado_plugin.pyproject import project_name
 
 
 if TYPE_CHECKING:

@@ -268,7 +268,7 @@ everything was uploaded or skipped, 1 otherwise."""
         return application._run_command(command, self.io.with_input(arguments))
 
     def _check_name(self, name: str, data: dict[str, Any], public: PublicIndex) -> None:
-        from poetry_ado_plugin.name_check import configured_prefix
+        from poetry_ado_plugin.pyproject import configured_prefix
 
         result = check_project_name(name, prefix=configured_prefix(data), index=public)
         if result.problems:

@@ -140,7 +140,9 @@ CONTEXT = AnswerContext(
 
 
 def test_each_verb_words_an_expired_token_its_own_way() -> None:
-    answer = read_answer(response(401, "Access Denied: The Personal Access Token used has expired."))
+    answer = read_answer(
+        response(401, "Access Denied: The Personal Access Token used has expired.")
+    )
     assert explain(answer, "verify", CONTEXT).startswith("the token has expired")
     assert explain(answer, "verify", CONTEXT).endswith("nothing was stored")
     assert "run poetry ado login team-feed" in explain(answer, "upload", CONTEXT)

@@ -13,11 +13,11 @@ from poetry_ado_plugin.name_check import CheckRequest
 from poetry_ado_plugin.name_check import Finding
 from poetry_ado_plugin.name_check import Report
 from poetry_ado_plugin.name_check import Verdict
-from poetry_ado_plugin.name_check import configured_prefix
-from poetry_ado_plugin.name_check import project_name
 from poetry_ado_plugin.name_check import render_json
 from poetry_ado_plugin.name_check import run_checks
 from poetry_ado_plugin.names import Prefix
+from poetry_ado_plugin.pyproject import configured_prefix
+from poetry_ado_plugin.pyproject import project_name
 from tests.public_index_server import PublicIndexServer
 from tests.public_index_server import closed_port_url
 
