@@ -19,7 +19,16 @@ from pathlib import Path
 POETRY = Path(os.environ.get("POETRY_ADO_TEST_POETRY") or Path(sys.executable).with_name("poetry"))
 
 # Variables that could leak a real credential or setting into a test.
-_DROPPED_PREFIXES = ("POETRY_", "PIP_", "PYTHON_KEYRING", "VIRTUAL_ENV", "KEYRING_")
+_DROPPED_PREFIXES = (
+    "POETRY_",
+    "PIP_",
+    "PYTHON_KEYRING",
+    "VIRTUAL_ENV",
+    "KEYRING_",
+    "AZURE_",
+    "VSS_",
+    "ARM_",
+)
 _DROPPED_NAMES = {
     "AZURE_DEVOPS_EXT_PAT",
     "SYSTEM_ACCESSTOKEN",
@@ -108,6 +117,8 @@ class PoetryEnv:
             PATH=os.pathsep.join([str(self.bin_dir), str(POETRY.parent), env.get("PATH", "")]),
             NO_COLOR="1",
             CI="true",
+            # Never the machine's own secret mount (/run/secrets/poetry-ado-token).
+            POETRY_ADO_DEFAULT_TOKEN_FILE=str(self.root / "no-secret-mount"),
         )
         env.update(self.extra_env)
         return env

@@ -126,6 +126,21 @@ def not_authorized(user_id: str) -> AzureError:
     )
 
 
+def insufficient_scope(needed: str) -> AzureError:
+    """403 for a session token whose scope does not cover the action (emulator's wording)."""
+    return AzureError(
+        403,
+        f"The token's scope does not allow this action: it needs '{needed}'.",
+        "InsufficientScopeException",
+        _FRAMEWORK,
+    )
+
+
+def session_token_refused(status: int, message: str) -> AzureError:
+    """An error of the session-token endpoint (emulator's wording and type key)."""
+    return AzureError(status, message, "SessionTokenException", _FRAMEWORK)
+
+
 def lacks_permission(user_id: str, permission: str) -> AzureError:
     """403: a valid identity without the feed role (`ReadPackages`, `AddPackage`, ...)."""
     return AzureError(
@@ -164,8 +179,23 @@ def sign_in_url(realm: str, reply_to: str) -> str:
     )
 
 
+# Where hosted Azure sends clients to exchange an Entra token for a session token. `{base}` is
+# the emulator's own URL and `{org}` the organization of the request (empty when unknown).
+AUTHORIZATION_ENDPOINT = "https://vssps.dev.azure.com/{org}/"
+
+
+def authorization_endpoint(template: str, base: str, organization: str | None) -> str:
+    endpoint = template.replace("{base}", base).replace("{org}", organization or "")
+    return endpoint.replace("//", "/").replace(":/", "://", 1)
+
+
 def vss_headers(
-    tenant_id: str, organization: str | None, activity_id: str, *, hosted: bool
+    tenant_id: str,
+    organization: str | None,
+    activity_id: str,
+    *,
+    hosted: bool,
+    endpoint: str = "https://vssps.dev.azure.com/",
 ) -> Headers:
     """The `X-VSS-*` headers by which clients recognise an Azure DevOps response."""
     headers = [
@@ -174,11 +204,6 @@ def vss_headers(
         ("X-TFS-Session", activity_id),
     ]
     if hosted:
-        endpoint = (
-            f"https://vssps.dev.azure.com/{organization}/"
-            if organization
-            else "https://vssps.dev.azure.com/"
-        )
         headers += [
             ("X-VSS-ResourceTenant", tenant_id),
             ("X-VSS-AuthorizationEndpoint", endpoint),

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ from tests.emulator.feed import same_version
 from tests.emulator.feed import segments
 from tests.emulator.feed import validate
 from tests.emulator.records import BlobRequest
+from tests.emulator.records import EntraIdentity
+from tests.emulator.records import IssuedSessionToken
 from tests.emulator.records import RecordedRequest
 from tests.emulator.records import RecordedUpload
 from tests.emulator.records import TokenGrant
@@ -94,6 +97,13 @@ _JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
 _CONTENT_TYPES = {"text/plain", "text/x-rst", "text/markdown"}
 _MARKDOWN_VARIANTS = {"gfm", "commonmark"}
+# The session-token endpoint, under the advertised authorization endpoint.
+SESSION_TOKEN_PREFIX = "/_vssps/"
+SESSION_TOKEN_PATH = "_apis/token/sessiontokens"
+# What the endpoint grants at most, and without a `validTo` (emulator's choice within Azure's
+# default policy of up to 90 days for Compact tokens).
+SESSION_TOKEN_MAX_LIFETIME = 90 * 86400
+SESSION_TOKEN_DEFAULT_LIFETIME = 7 * 86400
 
 
 def make_pat() -> str:
@@ -228,6 +238,7 @@ class FeedEmulator:
         metadata_versions: Sequence[str] | None = None,
         max_metadata_version: str | None = None,
         max_file_size: int = MAX_FILE_SIZE,
+        authorization_endpoint: str = _azure.AUTHORIZATION_ENDPOINT,
     ) -> None:
         if mode not in ("hosted", "server"):
             raise ValueError(f"mode must be 'hosted' or 'server', not {mode!r}")
@@ -250,6 +261,13 @@ class FeedEmulator:
         self.sign_in_host = sign_in_host.rstrip("/")
         self.metadata_versions = _metadata_allowlist(mode, metadata_versions, max_metadata_version)
         self.max_file_size = max_file_size
+        self.authorization_endpoint_template = authorization_endpoint
+        # The session-token endpoint answers 400 to a body with `validTo` (some servers do).
+        self.reject_valid_to = False
+        self.session_token_max_lifetime = SESSION_TOKEN_MAX_LIFETIME
+        self._entra: dict[str, EntraIdentity] = {}
+        self._issued: list[IssuedSessionToken] = []
+        self._clock_offset = 0.0
         self._port = port
         self._lock = threading.Lock()
         self._feeds: list[EmulatedFeed] = []
@@ -432,6 +450,52 @@ class FeedEmulator:
         with self._lock:
             self._tokens[token] = grant
         return grant
+
+    def add_entra_token(
+        self,
+        token: str,
+        *,
+        tenant: str | None = None,
+        role: str = "contributor",
+        user_id: str | None = None,
+        feeds: Iterable[EmulatedFeed] | None = None,
+    ) -> EntraIdentity:
+        """Accept `token` as `Authorization: Bearer` at the session-token endpoint only: the
+        feed answers it like any token it cannot validate. `tenant` (default: the emulator's)
+        must be the feed's tenant, or the exchange is refused; the session tokens it mints carry
+        `role` and `user_id`."""
+        identity = EntraIdentity(
+            token=token,
+            tenant=tenant or self.tenant_id,
+            role=role,
+            feeds=None if feeds is None else frozenset(feeds),
+        )
+        if user_id is not None:
+            identity.user_id = user_id
+        with self._lock:
+            self._entra[token] = identity
+        return identity
+
+    @property
+    def session_tokens(self) -> list[IssuedSessionToken]:
+        """Every session token the endpoint minted, oldest first (a copy)."""
+        with self._lock:
+            return list(self._issued)
+
+    def authorization_endpoint(self, organization: str | None) -> str:
+        """The `X-VSS-AuthorizationEndpoint` this emulator advertises for `organization`."""
+        base = self.base_url if self._server is not None else "http://127.0.0.1:0"
+        return _azure.authorization_endpoint(
+            self.authorization_endpoint_template, base, organization
+        )
+
+    def now(self) -> float:
+        """The emulator's clock (`advance_clock` moves it): session tokens expire by it."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward, e.g. past a session token's `validTo`."""
+        self._clock_offset += seconds
 
     def generate_token(self, *, write: bool = True, role: str | None = None) -> str:
         """Create, register and return a random token in PAT format."""
@@ -661,7 +725,11 @@ class FeedEmulator:
 
         ctx.extra_headers.extend(
             _azure.vss_headers(
-                self.tenant_id, ctx.organization, ctx.activity_id, hosted=self.mode == "hosted"
+                self.tenant_id,
+                ctx.organization,
+                ctx.activity_id,
+                hosted=self.mode == "hosted",
+                endpoint=self.authorization_endpoint(ctx.organization),
             )
         )
         if taken is not None:
@@ -670,6 +738,8 @@ class FeedEmulator:
             extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after is not None else []
             return self._error(start_response, ctx, _azure.fault(rule.status), extra)
 
+        if self.mode == "hosted" and ctx.path.startswith(SESSION_TOKEN_PREFIX):
+            return self._session_token(start_response, ctx)
         grant = self._authenticate(environ, start_response, ctx)
         if not isinstance(grant, TokenGrant):
             return grant
@@ -710,9 +780,10 @@ class FeedEmulator:
         with self._lock:
             grant = self._tokens.get(token) if token else None
         if grant is not None:
-            if grant.expired:
+            ended = grant.expires_at is not None and self.now() >= grant.expires_at
+            if grant.expired or ended:
                 return self._error(start_response, ctx, _azure.token_expired(), challenge)
-            if not grant.packaging_scope:
+            if not grant.packaging_scope or not grant.may_read:
                 return self._error(
                     start_response, ctx, _azure.not_authorized(grant.user_id), challenge
                 )
@@ -747,6 +818,105 @@ class FeedEmulator:
             return [b"" if ctx.method == "HEAD" else page]
         start_response("302 Found", [("Location", target), ("Content-Length", "0")])
         return [b""]
+
+    def _session_token(self, start_response: StartResponse, ctx: _Context) -> Iterable[bytes]:
+        """`POST /_vssps/{org}/_apis/Token/SessionTokens?tokenType=Compact|SelfDescribing`
+        with `Authorization: Bearer <Entra token>` and `{"scope", "displayName", "validTo"}`."""
+        from urllib.parse import parse_qs
+
+        def refuse(status: int, message: str) -> Iterable[bytes]:
+            return self._error(start_response, ctx, _azure.session_token_refused(status, message))
+
+        rest = ctx.path[len(SESSION_TOKEN_PREFIX) :].split("/", 1)
+        if len(rest) != 2 or rest[1].casefold().rstrip("/") != SESSION_TOKEN_PATH:
+            return self._error(start_response, ctx, _azure.resource_not_found(ctx.path))
+        if ctx.method != "POST":
+            return self._error(start_response, ctx, _azure.method_not_allowed(ctx.method, "POST"))
+        query = {k.casefold(): v[-1] for k, v in parse_qs(ctx.query).items()}
+        if "api-version" not in query:
+            return self._error(start_response, ctx, _rest.api_version_missing())
+        with self._lock:
+            identity = self._entra.get(ctx.password or "") if ctx.scheme == "bearer" else None
+        if identity is None:
+            challenge = _azure.hosted_challenges(self.tenant_id, federated=False)
+            return self._error(start_response, ctx, _azure.unknown_token(), challenge)
+        if identity.tenant.casefold() != self.tenant_id.casefold():
+            return refuse(
+                401,
+                f"The access token was issued by tenant '{identity.tenant}'; this organization "
+                f"is connected to tenant '{self.tenant_id}'.",
+            )
+        try:
+            body = json.loads(ctx.body.read() or b"null")
+        except ValueError:
+            body = None
+        scope = body.get("scope") if isinstance(body, dict) else None
+        if not isinstance(scope, str) or not scope.split():
+            return refuse(400, "The session token request needs a scope.")
+        assert isinstance(body, dict)
+        requested = body.get("validTo")
+        now = self.now()
+        if requested is not None and self.reject_valid_to:
+            return refuse(400, "The parameter validTo is not supported.")
+        lifetime = float(SESSION_TOKEN_DEFAULT_LIFETIME)
+        if requested is not None:
+            wanted = _iso_epoch(str(requested))
+            if wanted is None:
+                return refuse(400, f"validTo '{requested}' is not a date.")
+            lifetime = max(0.0, wanted - now)
+        valid_to = now + min(lifetime, self.session_token_max_lifetime)
+        token_type = query.get("tokentype", "SelfDescribing")
+        if token_type.casefold() == "compact":
+            token = make_pat()
+        else:
+            token = make_jwt({"exp": int(valid_to), "scp": scope, "tid": identity.tenant})
+        grant = TokenGrant(
+            token=token,
+            role=identity.role,
+            feeds=identity.feeds,
+            user_id=identity.user_id,
+            display_name=identity.display_name,
+            scopes=frozenset(scope.split()),
+            expires_at=valid_to,
+        )
+        display_name = str(body.get("displayName") or "")
+        with self._lock:
+            self._tokens[token] = grant
+            self._issued.append(
+                IssuedSessionToken(
+                    token=token,
+                    scope=scope,
+                    token_type=token_type,
+                    display_name=display_name,
+                    requested_valid_to=None if requested is None else str(requested),
+                    valid_to=valid_to,
+                    entra_token=identity.token,
+                )
+            )
+        document = {
+            "clientId": "00000000-0000-0000-0000-000000000000",
+            "accessId": str(uuid.uuid4()),
+            "authorizationId": str(uuid.uuid4()),
+            "hostAuthorizationId": "00000000-0000-0000-0000-000000000000",
+            "userId": identity.user_id,
+            "validFrom": _iso(now),
+            "validTo": _iso(valid_to),
+            "displayName": display_name,
+            "scope": scope,
+            "targetAccounts": None,
+            "token": token,
+            "alternateToken": None,
+            "isValid": True,
+            "isPublic": False,
+            "publicData": None,
+            "source": None,
+            "claims": None,
+        }
+        data = json.dumps(document).encode("utf-8")
+        start_response(
+            "200 OK", [("Content-Type", _azure.JSON), ("Content-Length", str(len(data)))]
+        )
+        return [data]
 
     def _error(
         self,
@@ -984,6 +1154,8 @@ class FeedEmulator:
 
         if ctx.view is not None:
             return refuse(_azure.view_is_read_only(f"{feed.name}@{ctx.view}"))
+        if not grant.may_write:
+            return refuse(_azure.insufficient_scope("vso.packaging_write"))
         if not grant.write:
             return refuse(_azure.lacks_permission(grant.user_id, "AddPackage"))
         # Decided from the header alone: the body of a too large upload is never read.
@@ -1133,6 +1305,28 @@ def _same_feed(actual: EmulatedFeed, wanted: EmulatedFeed | str) -> bool:
     if isinstance(wanted, EmulatedFeed):
         return actual is wanted
     return actual.name.casefold() == wanted.casefold()
+
+
+def _iso(epoch: float) -> str:
+    """Azure's form of a time: `2026-12-08T21:43:00.1234567Z` (seven fraction digits)."""
+    from datetime import datetime
+    from datetime import timezone
+
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0Z"
+
+
+def _iso_epoch(text: str) -> float | None:
+    from datetime import datetime
+    from datetime import timezone
+
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", text.strip())
+    if match is None:
+        return None
+    moment = datetime.fromisoformat(match.group(1) + (match.group(3) or "Z").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp() + float(match.group(2) or 0)
 
 
 def _host_url(environ: WSGIEnvironment) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator._upstream import UpstreamLike
+from tests.emulator.emulator import DEFAULT_TENANT
 from tests.emulator.emulator import MAX_FILE_SIZE
 from tests.emulator.emulator import FeedEmulator
 from tests.emulator.emulator import Mode
@@ -71,6 +72,9 @@ class AdoEmulator:
 # on, so a client that follows one fails at once instead of leaving the machine for Azure's
 # real sign-in host.
 LOCAL_SIGN_IN_HOST = "http://127.0.0.1:9"
+# The authorization endpoint the emulators of the test suite advertise: the emulator itself, which
+# serves the session-token exchange there, so that an Entra token never leaves the machine.
+LOCAL_AUTHORIZATION_ENDPOINT = "{base}/_vssps/{org}/"
 
 
 class EmulatorFactory:
@@ -93,6 +97,8 @@ class EmulatorFactory:
         metadata_versions: tuple[str, ...] | None = None,
         max_metadata_version: str | None = None,
         max_file_size: int = MAX_FILE_SIZE,
+        authorization_endpoint: str = LOCAL_AUTHORIZATION_ENDPOINT,
+        tenant_id: str | None = None,
     ) -> FeedEmulator:
         """A new emulator; the arguments are FeedEmulator's (prefix None: the mode's default)."""
         storage = self._root / f"emulator-{len(self._created)}"
@@ -107,6 +113,8 @@ class EmulatorFactory:
             metadata_versions=metadata_versions,
             max_metadata_version=max_metadata_version,
             max_file_size=max_file_size,
+            authorization_endpoint=authorization_endpoint,
+            tenant_id=tenant_id or DEFAULT_TENANT,
         )
         self._created.append(emulator)
         if start:

@@ -64,6 +64,35 @@ class RecordedUpload:
 
 
 ROLES: tuple[str, ...] = ("reader", "collaborator", "contributor", "owner")
+WRITE_SCOPES = frozenset({"vso.packaging_write", "vso.packaging_manage"})
+PACKAGING_SCOPES = frozenset({"vso.packaging"}) | WRITE_SCOPES
+
+
+@dataclass
+class EntraIdentity:
+    """An Entra ID access token the session-token endpoint exchanges (the feed itself does not
+    accept it: `add_entra_token`). `tenant` is the tenant it was issued in."""
+
+    token: str = field(repr=False)
+    tenant: str
+    role: str = "contributor"
+    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    display_name: str = "Emulated User"
+    feeds: frozenset[EmulatedFeed] | None = None
+
+
+@dataclass(frozen=True)
+class IssuedSessionToken:
+    """One answer of the session-token endpoint. `requested_valid_to` is the body's `validTo`
+    (None when it was left out); `valid_to` what was granted (epoch seconds)."""
+
+    token: str = field(repr=False)
+    scope: str
+    token_type: str
+    display_name: str
+    requested_valid_to: str | None
+    valid_to: float
+    entra_token: str = field(repr=False)
 
 
 @dataclass
@@ -84,6 +113,10 @@ class TokenGrant:
     packaging_scope: bool = True
     display_name: str = "Emulated User"
     """connectionData's `authenticatedUser.providerDisplayName`."""
+    scopes: frozenset[str] | None = None
+    """A session token's scopes (`vso.packaging`, `vso.packaging_write`); None: a full PAT."""
+    expires_at: float | None = None
+    """A session token's `validTo` (epoch seconds, the emulator's clock); None: no end."""
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -93,6 +126,16 @@ class TokenGrant:
     def write(self) -> bool:
         """May publish (AddPackage): contributor or owner."""
         return ROLES.index(self.role) >= ROLES.index("contributor")
+
+    @property
+    def may_read(self) -> bool:
+        """The scopes allow reading packages (any packaging scope, or no scope limit)."""
+        return self.scopes is None or bool(self.scopes & PACKAGING_SCOPES)
+
+    @property
+    def may_write(self) -> bool:
+        """The scopes allow an upload (`vso.packaging_write` or `_manage`, or no limit)."""
+        return self.scopes is None or bool(self.scopes & WRITE_SCOPES)
 
     @property
     def can_ingest(self) -> bool:

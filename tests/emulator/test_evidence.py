@@ -458,7 +458,7 @@ def test_every_401_names_tenant_and_authorization_endpoint(ado_emulator: AdoEmul
         )
         assert (
             response.headers["X-VSS-AuthorizationEndpoint"]
-            == "https://vssps.dev.azure.com/contoso/"
+            == f"{ado_emulator.base_url}/_vssps/contoso/"
         )
 
 

@@ -6,7 +6,10 @@
 - ``RaisingKeyring``: reads work (nothing stored), writes and deletes raise, like
   artifacts-keyring's ``set_password``;
 - ``HangingKeyring``: every call blocks, like a locked keyring waiting for an unlock prompt on a
-  headless machine.
+  headless machine;
+- ``WinVaultKeyring``: a ``FileKeyring`` that refuses a secret over 2,560 bytes (UTF-16) the way
+  the Windows Credential Manager does, and counts its ``set_password`` calls in
+  ``FAKE_KEYRING_FILE`` + ``.sets``.
 
 Their names avoid "plaintext", "null", "fail" and "chainer", which Poetry refuses to use."""
 
@@ -97,3 +100,18 @@ class HangingKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         time.sleep(3600)
+
+
+class WinVaultKeyring(FileKeyring):
+    """Named like keyring's Windows backend (keyring.backends.Windows.WinVaultKeyring)."""
+
+    LIMIT = 2560
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        sets = self._path.with_name(self._path.name + ".sets")
+        count = int(sets.read_text()) if sets.exists() else 0
+        sets.write_text(str(count + 1))
+        if len(password.encode("utf-16-le")) > self.LIMIT:
+            # What pywin32's CredWrite raises for a blob over CRED_MAX_CREDENTIAL_BLOB_SIZE.
+            raise KeyringError("(1783, 'CredWrite', 'The stub received bad data.')")
+        super().set_password(service, username, password)

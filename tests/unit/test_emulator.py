@@ -80,7 +80,9 @@ def test_no_credentials_with_suppress_get_azure_challenge(ado_emulator: AdoEmula
     assert 'Basic realm="https://pkgsprodeus21.pkgs.visualstudio.com/"' in challenges
     assert "TFS-Federated" in challenges
     assert response.headers["X-VSS-ResourceTenant"]
-    assert response.headers["X-VSS-AuthorizationEndpoint"] == "https://vssps.dev.azure.com/contoso/"
+    assert response.headers["X-VSS-AuthorizationEndpoint"] == (
+        ado_emulator.emulator.authorization_endpoint("contoso")
+    )
     assert response.headers["X-VSS-E2EID"]
 
 
