@@ -6,7 +6,8 @@ Two kinds of question:
   also after redirects, means taken; any other answer or a network failure means "unknown",
   never "free". Many names are asked at once over one pooled session.
 * Which projects exist at all? ``GET {index}`` (the root of the simple API; tens of MB for
-  PyPI). It is kept in Poetry's cache directory as one normal name per line, revalidated with
+  PyPI). It is kept in Poetry's cache directory as sorted lines that are queried through a
+  memory map without being read (:class:`ProjectList`), revalidated with
   ``If-None-Match``/``If-Modified-Since`` once it is older than a day, and used as it is when
   the index cannot be reached.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import re
 import time
@@ -44,7 +46,7 @@ from poetry_ado_plugin.http import read_body
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.names import is_valid_name
 from poetry_ado_plugin.names import normalize
-from poetry_ado_plugin.names import similar_names_pattern
+from poetry_ado_plugin.names import ultranormalize
 from poetry_ado_plugin.simple_index import IndexFile
 from poetry_ado_plugin.simple_index import parse_project_page
 from poetry_ado_plugin.simple_index import same_version
@@ -70,7 +72,8 @@ ACCEPT = (
     "text/html;q=0.1"
 )
 
-CACHE_FORMAT = 1
+# 1: projects.txt held one normal name per line, read whole. 2: the form of ProjectList, mapped.
+CACHE_FORMAT = 2
 # The most of a project list we read: PyPI's is about 30 MB as HTML, so this leaves room to
 # grow while a server that streams gigabytes costs a bounded amount of memory.
 PROJECT_LIST_MAX_BYTES = 256 * 1024 * 1024
@@ -287,66 +290,140 @@ def _status_reason(response: requests.Response, url: str) -> str:
 # The project list
 
 
-@dataclass(frozen=True)
 class ProjectList:
-    """Every project of an index as sorted normal names, held as one string (``"\\na\\nb\\n"``).
+    """Every project of an index, in the form of its cache file, queried where it lies.
 
-    PyPI's list is about 700,000 names. As one sorted string it loads from the cache in
-    milliseconds, and each query is a binary search for the block of lines that can match
-    plus one C-level scan of that block, instead of a Python loop over every name."""
+    The form is ASCII text, one line each, every line ending in a newline:
 
-    text: str
-    count: int
+    * a header: the format, the number of names, where the keys start and the size in bytes;
+    * the normal names, sorted (membership and ``starting_with``);
+    * one ``{ultranormal form} {normal name}`` line per name, sorted (``similar_to``): names PyPI
+      calls "too similar" share their ultranormal form, so they sit together.
+
+    A loaded cache is a read-only memory map of that file, so nothing is read into lists: each
+    query is a binary search for the block of lines that can match, touching a few pages of
+    PyPI's ~900,000 names. A list built from names holds the same bytes in memory and is queried
+    the same way, which is also what is written to the cache."""
+
+    def __init__(
+        self, data: bytes | mmap.mmap, count: int, names_start: int, keys_start: int
+    ) -> None:
+        self._data = data
+        self._names = (names_start, keys_start)
+        self._keys = (keys_start, len(data))
+        self.count = count
 
     @classmethod
     def from_names(cls, names: Iterable[str]) -> ProjectList:
         # dict.fromkeys keeps the index's order, which is nearly sorted already: sorting it is
         # several times faster than sorting a set.
         unique = sorted(dict.fromkeys(names))
-        return cls(text="\n" + "\n".join(unique) + "\n" if unique else "\n", count=len(unique))
+        joined = "\n".join(unique)
+        if "" in unique or " " in joined or joined.count("\n") != len(unique) - 1:
+            # Not a name: an empty line, or one that would break the lines apart.
+            unique = [name for name in unique if name and not _BREAKS_LINE.search(name)]
+            joined = "\n".join(unique)
+        # ultranormalize() over the joined names at once, like _normalize_all.
+        keys = ultranormalize(joined).split("\n") if unique else []
+        pairs = sorted(map(" ".join, zip(keys, unique, strict=True)))
+        names_part = (joined + "\n" if unique else "").encode("utf-8")
+        keys_part = ("\n".join(pairs) + "\n" if unique else "").encode("utf-8")
+        names_start = len(_header(0, 0, 0))
+        keys_start = names_start + len(names_part)
+        size = keys_start + len(keys_part)
+        data = b"".join((_header(len(unique), keys_start, size), names_part, keys_part))
+        return cls(data, len(unique), names_start, keys_start)
+
+    @classmethod
+    def from_buffer(cls, data: bytes | mmap.mmap) -> ProjectList | None:
+        """The list ``data`` holds, or None when it is not a whole list of this format (another
+        format, torn or truncated, a foreign file)."""
+        header = _HEADER.match(data[: len(_header(0, 0, 0))])
+        if header is None or int(header["format"]) != CACHE_FORMAT:
+            return None
+        count, keys_start, size = int(header["count"]), int(header["keys"]), int(header["size"])
+        names_start = header.end()
+        if size != len(data) or not names_start <= keys_start <= size:
+            return None
+        # Each part is empty or ends with a newline; both are empty or neither.
+        for start, end in ((names_start, keys_start), (keys_start, size)):
+            if (start == end) != (count == 0) or (end > start and data[end - 1 : end] != b"\n"):
+                return None
+        return cls(data, count, names_start, keys_start)
+
+    @property
+    def data(self) -> bytes:
+        """The whole list in its file form."""
+        return bytes(self._data)
+
+    def close(self) -> None:
+        """Release the memory map, if any (Windows cannot replace a mapped file)."""
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and f"\n{normalize(name)}\n" in self.text
+        if not isinstance(name, str):
+            return False
+        line = normalize(name).encode("utf-8") + b"\n"
+        start = self._first_line_at_least(line[:-1], *self._names)
+        return self._data[start : start + len(line)] == line and start < self._names[1]
 
     def starting_with(self, normal_prefix: str) -> list[str]:
-        block = self._block(normal_prefix)
-        return block[1:].split("\n") if block else []
+        """The names that start with ``normal_prefix``, sorted."""
+        prefix = normal_prefix.encode("utf-8")
+        # No line that starts with the prefix sorts after prefix + 0xff (no UTF-8 byte).
+        block = self._block(prefix, prefix + b"\xff", *self._names)
+        return block.split("\n")[:-1]
 
     def similar_to(self, name: str) -> list[str]:
         """Projects PyPI would call "too similar" to ``name``, without ``name`` itself."""
+        key = ultranormalize(name).encode("utf-8")
+        # The lines "{key} {name}": " " sorts before every character of a key, "!" right after.
+        block = self._block(key + b" ", key + b"!", *self._keys)
         normal = normalize(name)
-        pattern = similar_names_pattern(name)
-        found: list[str] = []
-        # Only lines whose first character could ultranormalise to the name's first one.
-        for first in sorted(_SAME_FIRST.get(normal[0], normal[0])):
-            found.extend(pattern.findall(self._block(first)))
+        found = (line.partition(" ")[2] for line in block.split("\n")[:-1])
         return sorted(match for match in found if match != normal)
 
-    def _block(self, prefix: str) -> str:
-        """The lines that start with ``prefix``, each after a newline; "" when there are none."""
-        # Names hold only [a-z0-9-], all below "~": every line starting with the prefix sorts
-        # before prefix + "~".
-        return self.text[
-            self._first_line_at_least(prefix) : self._first_line_at_least(prefix + "~")
-        ]
+    def _block(self, low_key: bytes, high_key: bytes, start: int, end: int) -> str:
+        """The lines of ``[start, end)`` from ``low_key`` up to ``high_key``, each ending in a
+        newline; "" when there are none."""
+        first = self._first_line_at_least(low_key, start, end)
+        last = self._first_line_at_least(high_key, first, end)
+        return self._data[first:last].decode("utf-8", errors="replace")
 
-    def _first_line_at_least(self, key: str) -> int:
-        """Offset of the newline before the first line >= ``key`` (the final newline if none)."""
-        text = self.text
-        low, high = 0, len(text) - 1
+    def _first_line_at_least(self, key: bytes, start: int, end: int) -> int:
+        """Where the first line of ``[start, end)`` that is >= ``key`` starts (``end`` when
+        none is). ``start`` and ``end`` are line starts. Bytes that are not sorted lines give a
+        wrong offset within the range, never an error."""
+        data = self._data
+        low, high = start, end
         while low < high:
             middle = (low + high) // 2
-            start = text.rfind("\n", low, middle + 1)
-            end = text.index("\n", start + 1)
-            if text[start + 1 : end] < key:
-                low = end
+            line = max(low, data.rfind(b"\n", low, middle) + 1)
+            stop = data.find(b"\n", line, high)
+            if stop < 0:
+                stop = high - 1
+            if data[line:stop] < key:
+                low = stop + 1
             else:
-                high = start
+                high = line
         return low
 
 
-# Characters that ultranormalise alike, so a lookalike can start with any of them.
-_SAME_FIRST = {"1": "1il", "i": "1il", "l": "1il", "0": "0o", "o": "0o"}
+_HEADER = re.compile(
+    rb"# poetry-ado project list, format (?P<format>\d+): (?P<count>\d{12}) names, "
+    rb"keys at (?P<keys>\d{12}), (?P<size>\d{12}) bytes\n"
+)
+# What may not be in a name of the file form: it would end the line or the key.
+_BREAKS_LINE = re.compile("[ \n]")
+
+
+def _header(count: int, keys_start: int, size: int) -> bytes:
+    # Fixed widths: the header's own length does not depend on the numbers it holds.
+    return (
+        f"# poetry-ado project list, format {CACHE_FORMAT}: {count:012d} names, "
+        f"keys at {keys_start:012d}, {size:012d} bytes\n"
+    ).encode("ascii")
 
 
 def parse_project_list(body: bytes, content_type: str = "") -> list[str]:
@@ -392,8 +469,10 @@ class CachedMeta:
 
 
 class ProjectListCache:
-    """``{cache-dir}/ado/public-index/{hash of the index URL}/``: ``projects.txt`` (one normal
-    name per line) and ``meta.json``. Written atomically; a torn pair reads as no cache."""
+    """``{cache-dir}/ado/public-index/{hash of the index URL}/``: ``projects.txt`` (the file
+    form of :class:`ProjectList`) and ``meta.json``. Written atomically; a torn pair, a
+    truncated or foreign ``projects.txt`` read as no cache. A cache of format 1 (one name per
+    line) is converted once, keeping its validators, so that it still serves offline."""
 
     def __init__(self, cache_dir: Path, index_url: str) -> None:
         key = hashlib.sha256(display_url(index_url).encode()).hexdigest()[:16]
@@ -411,10 +490,6 @@ class ProjectListCache:
     def load(self) -> tuple[ProjectList, CachedMeta] | None:
         try:
             meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-            text = self.names_path.read_text(encoding="utf-8")
-        except (OSError, ValueError):
-            return None
-        try:
             cached = CachedMeta(
                 etag=meta.get("etag"),
                 last_modified=meta.get("last_modified"),
@@ -422,15 +497,36 @@ class ProjectListCache:
                 checked_at=float(meta["checked_at"]),
                 count=int(meta["count"]),
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (OSError, KeyError, TypeError, ValueError, AttributeError):
             return None
-        if meta.get("format") != CACHE_FORMAT or text.count("\n") - 1 != cached.count:
+        if meta.get("format") == 1:
+            return self._convert(cached)
+        if meta.get("format") != CACHE_FORMAT:
             return None
-        return ProjectList(text=text, count=cached.count), cached
+        projects = _map(self.names_path)
+        if projects is None or projects.count != cached.count:
+            if projects is not None:
+                projects.close()
+            return None
+        return projects, cached
+
+    def _convert(self, cached: CachedMeta) -> tuple[ProjectList, CachedMeta] | None:
+        try:
+            text = self.names_path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+        if not text.startswith("\n") or text.count("\n") - 1 != cached.count:
+            return None
+        projects = ProjectList.from_names(text[1:-1].split("\n") if cached.count else [])
+        if projects.count != cached.count:
+            return None
+        with contextlib.suppress(OSError):
+            self.store(projects, cached)
+        return projects, cached
 
     def store(self, projects: ProjectList, meta: CachedMeta) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        files.write_atomic(self.names_path, projects.text, error=OSError)
+        files.write_atomic(self.names_path, projects.data, error=OSError)
         self.store_meta(meta)
 
     def store_meta(self, meta: CachedMeta) -> None:
@@ -444,6 +540,19 @@ class ProjectListCache:
             "count": meta.count,
         }
         files.write_atomic(self.meta_path, json.dumps(document, indent=1) + "\n", error=OSError)
+
+
+def _map(path: Path) -> ProjectList | None:
+    """The list in ``path``, memory-mapped read-only; None when there is no whole one."""
+    try:
+        with path.open("rb") as handle:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
+        return None
+    projects = ProjectList.from_buffer(data)
+    if projects is None:
+        data.close()
+    return projects
 
 
 class ListStatus(Enum):
@@ -551,6 +660,8 @@ def fetch_project_list(
     projects = ProjectList.from_names(parse_project_list(body, content_type))
     if cache is not None:
         meta = CachedMeta(etag, last_modified, started, started, projects.count)
+        if cached is not None:
+            cached[0].close()  # the old file is replaced: Windows refuses while it is mapped
         # A read-only cache directory costs speed next time, not this answer.
         with contextlib.suppress(OSError):
             cache.store(projects, meta)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
+import mmap
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.names import normalize
+from poetry_ado_plugin.names import similar_names_pattern
 from poetry_ado_plugin.names import ultranormalize
 from poetry_ado_plugin.public_index import CachedMeta
 from poetry_ado_plugin.public_index import ListStatus
@@ -27,8 +31,8 @@ from tests.public_index_server import closed_port_url
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 KNOWN = ("requests", "Foo.Bar", "kpv-existing", "kpv_other", "f00bar")
@@ -406,3 +410,223 @@ def test_cache_is_per_index_and_holds_no_credentials(tmp_path: Path) -> None:
 
 def _meta() -> CachedMeta:
     return CachedMeta(etag='"x"', last_modified=None, downloaded_at=1.0, checked_at=1.0, count=1)
+
+
+# -- the cache file: sorted lines, queried through a memory map --------------------------------
+
+
+def _stored(directory: Path, names: list[str]) -> ProjectListCache:
+    cache = ProjectListCache(directory, "https://pypi.org/simple/")
+    projects = ProjectList.from_names(names)
+    cache.store(projects, CachedMeta(None, None, 1.0, 1.0, projects.count))
+    return cache
+
+
+def _loaded(cache: ProjectListCache) -> ProjectList:
+    loaded = cache.load()
+    assert loaded is not None
+    return loaded[0]
+
+
+@given(st.lists(normal_names, max_size=60), normal_names)
+def test_a_mapped_cache_answers_like_the_similarity_rule(names: list[str], name: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        projects = _loaded(_stored(Path(directory), names))
+        # queried where it lies, not read into lists
+        assert isinstance(projects._data, mmap.mmap)
+        assert projects.count == len(set(names))
+        lines = "\n".join(names)
+        pattern = similar_names_pattern(name)
+        assert projects.similar_to(name) == sorted(set(pattern.findall(lines)) - {name})
+        assert projects.similar_to(name.upper()) == sorted(set(pattern.findall(lines)) - {name})
+        for prefix in (name[:1], name[:2], name, name + "-"):
+            assert projects.starting_with(prefix) == sorted(
+                {n for n in names if n.startswith(prefix)}
+            )
+        assert (name in projects) == (name in names)
+        for known in names[:5]:
+            assert known in projects
+        projects.close()
+
+
+def test_a_large_mapped_cache(tmp_path: Path) -> None:
+    names = [f"{word}-{number}" for word in ("django", "djang0", "flask") for number in range(3000)]
+    projects = _loaded(_stored(tmp_path, [*names, "requests", "reque5ts", "r-equests"]))
+    assert projects.count == 9003
+    assert projects.similar_to("requests") == ["r-equests"]
+    assert projects.similar_to("d-jang0-17") == ["djang0-17", "django-17"]
+    assert projects.starting_with("djang0-") == sorted(n for n in names if n[5] == "0")
+    assert projects.starting_with("flask-299") == ["flask-299"] + [
+        f"flask-299{d}" for d in range(10)
+    ]
+    assert projects.starting_with("zzz") == []
+    assert "flask-2999" in projects
+    assert "flask-3000" not in projects
+    assert "Flask_2999" in projects
+
+
+def test_an_empty_list_is_stored_and_mapped(tmp_path: Path) -> None:
+    projects = _loaded(_stored(tmp_path, []))
+    assert projects.count == 0
+    assert projects.similar_to("a") == []
+    assert projects.starting_with("a") == []
+    assert "a" not in projects
+
+
+def test_names_that_would_break_the_lines_are_left_out() -> None:
+    projects = ProjectList.from_names(["a", "", "b c", "d\ne", "f"])
+    assert projects.count == 2
+    assert projects.starting_with("") == ["a", "f"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data[:-1], id="last-byte-missing"),
+        pytest.param(lambda data: data + b"extra\n", id="longer"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: data[:40], id="header-torn"),
+        pytest.param(lambda data: b"\n" + b"\n".join(data.split(b"\n")[1:]), id="no-header"),
+        pytest.param(lambda data: data.replace(b"format 2", b"format 3", 1), id="other-format"),
+        pytest.param(lambda data: data.replace(b"names, keys", b"names; keys", 1), id="foreign"),
+    ],
+)
+def test_a_damaged_cache_file_reads_as_no_cache(
+    tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    cache = _stored(tmp_path, ["alpha", "beta", "f00bar", "foo-bar"])
+    cache.names_path.write_bytes(damage(cache.names_path.read_bytes()))
+    assert cache.load() is None
+
+
+def test_a_cache_with_another_count_reads_as_no_cache(tmp_path: Path) -> None:
+    cache = _stored(tmp_path, ["alpha", "beta"])
+    other = ProjectList.from_names(["alpha", "beta", "gamma"])
+    cache.names_path.write_bytes(other.data)
+    assert cache.load() is None
+
+
+@pytest.mark.parametrize(
+    "scramble",
+    [
+        pytest.param(lambda part: part[::-1].replace(b"-", b"\n"), id="unsorted"),
+        pytest.param(lambda part: part.replace(b"\n", b"\xff"), id="one-line"),
+    ],
+)
+def test_scrambled_lines_give_wrong_answers_not_errors(
+    tmp_path: Path, scramble: Callable[[bytes], bytes]
+) -> None:
+    names = [f"name-{n:04d}" for n in range(2000)]
+    cache = _stored(tmp_path, names)
+    data = cache.names_path.read_bytes()
+    header_end = data.index(b"\n") + 1
+    keys_start = header_end + sum(len(n) + 1 for n in names)
+    # Same size and each part still ends in a newline: it passes the checks made on loading.
+    damaged = data[:header_end] + b"".join(
+        scramble(part[:-1]) + b"\n" for part in (data[header_end:keys_start], data[keys_start:])
+    )
+    assert len(damaged) == len(data)
+    cache.names_path.write_bytes(damaged)
+    projects = _loaded(cache)
+    for query in ("name-0001", "name", "zz", "n\xe9", "-"):
+        assert isinstance(projects.similar_to(query), list)
+        assert isinstance(projects.starting_with(query), list)
+        assert isinstance(query in projects, bool)
+    assert isinstance(projects.starting_with(""), list)
+
+
+def _format_1(cache: ProjectListCache, names: list[str], *, checked_at: float) -> None:
+    cache.directory.mkdir(parents=True, exist_ok=True)
+    cache.names_path.write_text("\n" + "".join(f"{n}\n" for n in sorted(names)))
+    meta = {"format": 1, "index_url": cache.index_url, "etag": '"old"', "last_modified": None}
+    meta.update(downloaded_at=checked_at, checked_at=checked_at, count=len(names))
+    cache.meta_path.write_text(json.dumps(meta))
+
+
+def test_a_format_1_cache_is_converted_once(tmp_path: Path) -> None:
+    cache = ProjectListCache(tmp_path, "https://pypi.org/simple/")
+    _format_1(cache, ["foo-bar", "f00bar", "kpv-a"], checked_at=5.0)
+    projects, meta = cache.load() or pytest.fail("not converted")
+    assert (meta.etag, meta.checked_at, meta.count) == ('"old"', 5.0, 3)
+    assert projects.similar_to("foobar") == ["f00bar", "foo-bar"]
+    assert json.loads(cache.meta_path.read_text())["format"] == 2
+    assert cache.names_path.read_bytes().startswith(b"# poetry-ado project list, format 2: ")
+    converted = _loaded(cache)
+    assert isinstance(converted._data, mmap.mmap)
+    assert converted.starting_with("kpv") == ["kpv-a"]
+
+
+def test_a_torn_format_1_cache_reads_as_no_cache(tmp_path: Path) -> None:
+    cache = ProjectListCache(tmp_path, "https://pypi.org/simple/")
+    _format_1(cache, ["foo-bar", "f00bar", "kpv-a"], checked_at=5.0)
+    cache.names_path.write_text("\nfoo-bar\n")
+    assert cache.load() is None
+
+
+def test_a_format_1_cache_still_serves_offline(tmp_path: Path) -> None:
+    with PublicIndex(closed_port_url()) as public:
+        cache = ProjectListCache(tmp_path, public.url)
+        _format_1(cache, ["foo-bar", "kpv-a"], checked_at=time.time() - 3 * DAY)
+        result = fetch_project_list(public, cache)
+    assert result.status is ListStatus.STALE
+    assert result.projects is not None
+    assert result.projects.similar_to("f0obar") == ["foo-bar"]
+
+
+def test_an_unknown_cache_format_is_downloaded_again(
+    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+) -> None:
+    cache = ProjectListCache(tmp_path, index.url)
+    fetch_project_list(index, cache)
+    meta = json.loads(cache.meta_path.read_text())
+    cache.meta_path.write_text(json.dumps({**meta, "format": 99}))
+    result = fetch_project_list(index, cache)
+    assert result.status is ListStatus.DOWNLOADED
+    # no validators of a cache it cannot read: a 304 would leave it without a list
+    assert "if-none-match" not in server.root_requests()[-1].headers
+    assert _loaded(cache).similar_to("foobar") == ["f00bar", "foo-bar"]
+
+
+def test_a_mapped_cache_is_replaced_by_a_new_download(
+    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+) -> None:
+    cache = ProjectListCache(tmp_path, index.url)
+    clock = Clock()
+    fetch_project_list(index, cache, now=clock)
+    server.add("f0o-bar")
+    clock.now += 2 * DAY
+    result = fetch_project_list(index, cache, now=clock)
+    assert result.status is ListStatus.DOWNLOADED
+    assert result.projects is not None
+    assert result.projects.similar_to("foobar") == ["f00bar", "f0o-bar", "foo-bar"]
+    assert _loaded(cache).similar_to("foobar") == ["f00bar", "f0o-bar", "foo-bar"]
+
+
+def test_check_name_answers_the_same_from_the_mapped_cache(
+    server: PublicIndexServer, tmp_path: Path
+) -> None:
+    from poetry_ado_plugin.name_check import CheckRequest
+    from poetry_ado_plugin.name_check import render_json
+    from poetry_ado_plugin.name_check import run_checks
+    from poetry_ado_plugin.names import Prefix
+
+    request = CheckRequest(
+        names=("FOOBAR", "kpv-0ther", "kpv-new"),
+        prefix=Prefix.parse("kpv-", origin="--prefix"),
+        index_url=server.url,
+        similar=True,
+        cache_dir=tmp_path,
+    )
+    downloaded = json.loads(render_json(run_checks(request)))
+    cached = json.loads(render_json(run_checks(request)))
+    assert downloaded.pop("project_list")["status"] == "downloaded"
+    assert cached.pop("project_list")["status"] == "cached"
+    assert cached == downloaded
+    similar = {
+        n["name"]: [c for c in n["checks"] if c["check"] == "similar"] for n in cached["names"]
+    }
+    assert similar["FOOBAR"][0]["related"] == ["f00bar", "foo-bar"]
+    assert similar["kpv-0ther"][0]["related"] == ["kpv-other"]
+    assert similar["kpv-new"][0]["verdict"] == "ok"
+    assert cached["prefix"]["public_matches"] == 2
