@@ -47,9 +47,11 @@ __all__ = [
     "DevOpsClient",
     "FeedInfo",
     "FeedPackage",
+    "FeedPermission",
     "FeedView",
     "Identity",
     "PackageVersion",
+    "RetentionPolicy",
     "UpstreamSourceInfo",
     "api_roots",
 ]
@@ -154,6 +156,28 @@ class FeedView:
     name: str
     type: str
     visibility: str
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """``retentionpolicies``: None means no limit of that kind."""
+
+    count_limit: int | None
+    days_to_keep_recently_downloaded: int | None
+
+    @property
+    def limited(self) -> bool:
+        return self.count_limit is not None
+
+
+@dataclass(frozen=True)
+class FeedPermission:
+    """One entry of the feed's ``permissions``: who (``displayName``, ``identityId`` when the
+    server names it) has which role (reader, collaborator, contributor, administrator)."""
+
+    display_name: str
+    role: str
+    identity_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +330,31 @@ class DevOpsClient:
             for v in self._list(url)
         )
 
+    def retention_policy(self) -> RetentionPolicy:
+        """The feed's retention policy (``countLimit``, ``daysToKeep...``)."""
+        url = with_api_version(self.feed_url("retentionpolicies"))
+        body = self._get_json(url, "inspect")
+        if not isinstance(body, dict):
+            raise self._malformed(url)
+        return RetentionPolicy(
+            count_limit=_positive_int(body.get("countLimit")),
+            days_to_keep_recently_downloaded=_positive_int(
+                body.get("daysToKeepRecentlyDownloadedPackages")
+            ),
+        )
+
+    def permissions(self) -> tuple[FeedPermission, ...]:
+        """Who has which role on the feed."""
+        url = with_api_version(self.feed_url("permissions"))
+        return tuple(
+            FeedPermission(
+                display_name=str(p.get("displayName") or ""),
+                role=str(p.get("role") or "").casefold(),
+                identity_id=str(p["identityId"]) if p.get("identityId") else None,
+            )
+            for p in self._list(url)
+        )
+
     def package(self, name: str, *, include_deleted: bool = True) -> FeedPackage | None:
         """The feed's package ``name`` with all its versions; None when the feed has none.
         ``packageNameQuery`` is a contains match, so the answer is filtered by normal name."""
@@ -433,6 +482,12 @@ class DevOpsClient:
             source_url=redact_credentials(self.source_url) if self.source_url else None,
         )
         return DevOpsApiError(answers.explain(answer, action, context), answer)
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
 
 
 def _version(entry: dict[str, Any]) -> PackageVersion:

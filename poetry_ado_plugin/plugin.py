@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ado versions": ("versions", "VersionsCommand"),
     "ado promote": ("promote", "PromoteCommand"),
     "ado protect": ("protect", "ProtectCommand"),
+    "ado doctor": ("doctor", "DoctorCommand"),
     "ado status": ("status", "StatusCommand"),
     "ado": ("status", "AdoNamespaceCommand"),
 }

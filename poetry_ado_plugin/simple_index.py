@@ -113,3 +113,32 @@ def _json_files(document: dict[str, object]) -> tuple[IndexFile, ...]:
             IndexFile(entry["filename"], sha256.lower() if isinstance(sha256, str) else None)
         )
     return tuple(files)
+
+
+@dataclass(frozen=True)
+class IndexLink:
+    """One file link of an HTML project page: the file, its absolute URL, its sha256."""
+
+    filename: str
+    url: str
+    sha256: str | None = None
+
+
+def project_page_links(body: str, page_url: str) -> tuple[IndexLink, ...]:
+    """The file links of an HTML project page, absolute (resolved against ``page_url``) and
+    without their fragment: the URLs an installer downloads."""
+    from urllib.parse import urljoin
+
+    parser = _LinkParser()
+    parser.feed(body)
+    parser.close()
+    links = []
+    for href, text in parser.links:
+        parts = urlsplit(href)
+        filename = text or unquote(parts.path.rsplit("/", 1)[-1])
+        if not filename or not parts.path:
+            continue
+        match = _SHA256.search(parts.fragment)
+        url = urljoin(page_url, href.split("#", 1)[0])
+        links.append(IndexLink(filename, url, match.group(1).lower() if match else None))
+    return tuple(links)

@@ -141,6 +141,10 @@ def feed_api(request: Request, feed: EmulatedFeed, rest: list[str]) -> Iterable[
         return _only_get(request) or _list(request, [_view(feed, v) for v in feed.views])
     if head == ["packages"]:
         return _only_get(request) or _packages(request, feed)
+    if head == ["retentionpolicies"]:
+        return _only_get(request) or request.json(_retention(feed))
+    if head == ["permissions"]:
+        return _only_get(request) or _list(request, _permissions(request, feed))
     if len(rest) == 5 and head[:2] == ["pypi", "packages"] and head[3] == "versions":
         return _version(request, feed, rest[2], rest[4])
     if len(rest) == 4 and head[:2] == ["pypi", "packages"] and head[3] == "upstreaming":
@@ -190,6 +194,34 @@ def _feed_document(feed: EmulatedFeed) -> dict[str, Any]:
         "viewId": None,
         "viewName": None,
     }
+
+
+def _retention(feed: EmulatedFeed) -> dict[str, Any]:
+    return {
+        "countLimit": feed.retention_count_limit,
+        "daysToKeepRecentlyDownloadedPackages": feed.retention_days_recently_downloaded,
+        "ageLimitInDays": None,
+    }
+
+
+# The REST API's names for the feed roles (the emulator's "owner" is Azure's "administrator").
+_API_ROLES = {"owner": "administrator"}
+
+
+def _permissions(request: Request, feed: EmulatedFeed) -> list[dict[str, Any]]:
+    """One entry per identity the emulator knows whose role holds on this feed."""
+    entries: dict[str, dict[str, Any]] = {}
+    for grant in feed.token_grants():
+        if grant.feeds is not None and feed not in grant.feeds:
+            continue
+        entries[grant.user_id] = {
+            "role": _API_ROLES.get(grant.role, grant.role),
+            "identityId": grant.user_id,
+            "identityDescriptor": f"aad.{grant.user_id}",
+            "displayName": grant.display_name,
+            "isInheritedRole": False,
+        }
+    return list(entries.values())
 
 
 def upstream_source_id(feed: EmulatedFeed) -> str:

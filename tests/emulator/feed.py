@@ -26,6 +26,7 @@ from tests.emulator.records import RecordedUpload
 if TYPE_CHECKING:
     from tests.emulator._upstream import UpstreamSource
     from tests.emulator.emulator import FeedEmulator
+    from tests.emulator.records import TokenGrant
 
 
 DEFAULT_VIEWS: tuple[str, ...] = ("Local", "Prerelease", "Release")
@@ -160,12 +161,29 @@ class EmulatedFeed:
         self._deleted_records: dict[tuple[str, Version | str], VersionRecord] = {}
         self._metadata_cache: dict[tuple[str, int, int], tuple[str, str | None]] = {}
         self.upload_lock = threading.Lock()
+        # The retention policy (`set_retention`): keep this many versions per package.
+        self.retention_count_limit: int | None = None
+        self.retention_days_recently_downloaded: int | None = None
         self._origins_file = storage / ".upstream-origins.json"
         self._origins: dict[str, str] = (
             json.loads(self._origins_file.read_text(encoding="utf-8"))
             if self._origins_file.is_file()
             else {}
         )
+
+    def token_grants(self) -> tuple[TokenGrant, ...]:
+        """Every token the emulator knows (for the feed's permissions list)."""
+        emulator = self._emulator
+        with emulator._lock:
+            return tuple(emulator._tokens.values())
+
+    def set_retention(
+        self, count_limit: int | None, days_recently_downloaded: int | None = None
+    ) -> None:
+        """What `GET .../Feeds/{feed}/retentionpolicies` answers (None: no limit). Nothing is
+        deleted by it: `delete_version` plays a version that retention removed."""
+        self.retention_count_limit = count_limit
+        self.retention_days_recently_downloaded = days_recently_downloaded
 
     def __repr__(self) -> str:
         scope = "/".join(p for p in (self.organization, self.project, self.name) if p)

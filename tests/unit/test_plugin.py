@@ -55,6 +55,7 @@ def test_loading_imports_only_the_plugin_module_and_registers_every_command() ->
         "ado versions",
         "ado promote",
         "ado protect",
+        "ado doctor",
         "ado status",
         "ado",
     }
