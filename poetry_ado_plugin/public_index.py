@@ -515,7 +515,11 @@ class ProjectListCache:
             text = self.names_path.read_text(encoding="utf-8")
         except (OSError, ValueError):
             return None
-        if not text.startswith("\n") or text.count("\n") - 1 != cached.count:
+        if (
+            not text.startswith("\n")
+            or not text.endswith("\n")
+            or text.count("\n") - 1 != cached.count
+        ):
             return None
         projects = ProjectList.from_names(text[1:-1].split("\n") if cached.count else [])
         if projects.count != cached.count:

@@ -557,10 +557,13 @@ def test_a_format_1_cache_is_converted_once(tmp_path: Path) -> None:
     assert converted.starting_with("kpv") == ["kpv-a"]
 
 
-def test_a_torn_format_1_cache_reads_as_no_cache(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "text", ["\nfoo-bar\n", "\n\nf00bar\nfoo-bar\nkpv-a", "f00bar\nfoo-bar\nkpv-a\n"]
+)
+def test_a_torn_format_1_cache_reads_as_no_cache(tmp_path: Path, text: str) -> None:
     cache = ProjectListCache(tmp_path, "https://pypi.org/simple/")
     _format_1(cache, ["foo-bar", "f00bar", "kpv-a"], checked_at=5.0)
-    cache.names_path.write_text("\nfoo-bar\n")
+    cache.names_path.write_text(text)
     assert cache.load() is None
 
 
