@@ -1,0 +1,220 @@
+"""What ``check-name --similar`` costs over ``check-name`` with a warm project-list cache.
+
+    python benchmarks/bench_similar.py [--runs N] [--names N]
+
+A local simple index (tests/public_index_server.py, in a thread of this process) serves a
+generated project list of PyPI's size (927,000 normal names by default; deterministic, built from
+a fixed seed in the shapes real names have: words joined by hyphens, ``py``/``django-``-style
+prefixes, version-like digits, lookalike letters). One ``--similar`` run downloads the list into
+an isolated Poetry cache; after that the cache is warm (younger than a day), so a ``--similar``
+run sends the same one lookup as a plain run and reads the list from the cache.
+
+(a) ``poetry ado check-name NAME`` and ``poetry ado check-name NAME --similar`` through the real
+    poetry, alternating in ABBA order so that drift favours neither; medians of ``--runs``
+    pairs. Target: the difference of the medians at most 15 ms.
+(b) in-process, for information, without the noise of process start-up: the same check through
+    ``run_checks`` with and without ``similar`` (one lookup each), and the parts of the
+    difference: opening the warm cache, asking it for NAME's similar names and for a prefix's
+    projects.
+
+Exits 1 when (a) misses its target. Run it with the project's virtual environment
+(``.venv/bin/python``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import POETRY  # noqa: E402
+from benchmarks.common import isolated_environment  # noqa: E402
+from benchmarks.common import median_ms  # noqa: E402
+from benchmarks.common import timed_run  # noqa: E402
+from poetry_ado_plugin.name_check import CheckRequest  # noqa: E402
+from poetry_ado_plugin.name_check import run_checks  # noqa: E402
+from poetry_ado_plugin.public_index import ProjectListCache  # noqa: E402
+from poetry_ado_plugin.public_index import PublicIndex  # noqa: E402
+from tests.public_index_server import PublicIndexServer  # noqa: E402
+
+
+PYPI_SIZE = 927_000
+NAME = "kpv-data-tools"
+SIMILAR_NAME = "djang0-rest-too1s"  # lookalike of a generated name ("django-rest-tools")
+PREFIX = "django-"
+TARGET_MS = 15.0
+
+_CONSONANTS = "bcdfghjklmnprstvwxz"
+_VOWELS = "aeiouy"
+_PREFIXES = ("py", "django-", "flask-", "pytest-", "sphinx-", "types-", "odoo-", "ckanext-")
+_SUFFIXES = ("-client", "-sdk", "-api", "-utils", "-tools", "-cli", "-plugin", "-core", "2")
+
+
+def generated_names(count: int, seed: int = 927) -> list[str]:
+    """``count`` distinct normal names, always the same ones for the same arguments."""
+    rng = random.Random(seed)  # noqa: S311  # reproducible names, not secrets
+
+    def word() -> str:
+        syllables = rng.choice((1, 2, 2, 3, 3, 4))
+        return "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(syllables))
+
+    vocabulary = list(dict.fromkeys(word() for _ in range(40_000)))
+    names: dict[str, None] = dict.fromkeys(["django-rest-tools", "requests", "numpy"])
+    while len(names) < count:
+        shape = rng.random()
+        if shape < 0.35:
+            name = rng.choice(vocabulary)
+        elif shape < 0.75:
+            name = f"{rng.choice(vocabulary)}-{rng.choice(vocabulary)}"
+        elif shape < 0.85:
+            name = rng.choice(_PREFIXES) + rng.choice(vocabulary)
+        elif shape < 0.95:
+            name = rng.choice(vocabulary) + rng.choice(_SUFFIXES)
+        else:
+            name = f"{rng.choice(vocabulary)}{rng.randrange(100)}-{rng.choice(vocabulary)}"
+        names[name] = None
+    return list(names)[:count]
+
+
+def check_name(
+    name: str, url: str, directory: Path, environment: dict[str, str], *, similar: bool
+) -> tuple[float, dict[str, Any]]:
+    command = [POETRY, "ado", "check-name", name, "--format=json", f"--index-url={url}"]
+    if similar:
+        command.append("--similar")
+    # A too-similar name is a warning: both names exit 0.
+    elapsed, stdout = timed_run(command, directory, environment, expected_exit=0)
+    return elapsed, json.loads(stdout)
+
+
+def checks_in_process(cache_dir: Path, url: str, rounds: int = 40) -> tuple[float, float]:
+    """Median ms of run_checks for NAME, without and with ``similar``, alternating."""
+    plain: list[float] = []
+    similar: list[float] = []
+    for number in range(rounds):
+        order = (False, True) if number % 2 == 0 else (True, False)
+        for with_similar in order:
+            request = CheckRequest(
+                names=(NAME,), index_url=url, similar=with_similar, cache_dir=cache_dir
+            )
+            started = time.perf_counter()
+            # A fresh index each time, as each command opens one: nothing is remembered.
+            with PublicIndex(url) as index:
+                run_checks(request, index=index)
+            (similar if with_similar else plain).append(time.perf_counter() - started)
+    return median_ms(plain), median_ms(similar)
+
+
+def in_process(cache_dir: Path, url: str, rounds: int = 200) -> tuple[float, float, float]:
+    """Median ms of: opening the warm cache; similar_to(NAME); starting_with(PREFIX)."""
+    cache = ProjectListCache(cache_dir, url)
+    opening: list[float] = []
+    similar: list[float] = []
+    prefix: list[float] = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        loaded = cache.load()
+        opened = time.perf_counter()
+        assert loaded is not None
+        projects = loaded[0]
+        projects.similar_to(NAME)
+        asked = time.perf_counter()
+        projects.starting_with(PREFIX)
+        done = time.perf_counter()
+        opening.append(opened - started)
+        similar.append(asked - opened)
+        prefix.append(done - asked)
+        del loaded, projects
+    return median_ms(opening), median_ms(similar), median_ms(prefix)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="pairs of runs")
+    parser.add_argument("--names", type=int, default=PYPI_SIZE, help="size of the project list")
+    args = parser.parse_args()
+
+    names = generated_names(args.names)
+    plain: list[float] = []
+    similar: list[float] = []
+    with PublicIndexServer(names) as server, tempfile.TemporaryDirectory() as home:
+        directory = Path(home) / "work"
+        directory.mkdir()
+        environment = isolated_environment(Path(home) / "poetry")
+        # Warm-up: download the list into the cache (not timed), then check it is used.
+        started = time.perf_counter()
+        _, report = check_name(SIMILAR_NAME, server.url, directory, environment, similar=True)
+        download = time.perf_counter() - started
+        assert report["project_list"]["status"] == "downloaded", report
+        assert _similar_check(report) == ("warning", ["django-rest-tools"]), report
+        _, report = check_name(NAME, server.url, directory, environment, similar=True)
+        assert report["project_list"]["status"] == "cached", report
+        assert report["project_list"]["projects"] == len(names), report
+        assert _similar_check(report) == ("ok", []), report
+        for number in range(args.runs):
+            order = (False, True) if number % 2 == 0 else (True, False)
+            for with_similar in order:
+                elapsed, report = check_name(
+                    NAME, server.url, directory, environment, similar=with_similar
+                )
+                (similar if with_similar else plain).append(elapsed)
+        if len(server.root_requests()) != 1:
+            raise SystemExit("the warm runs downloaded the project list again")
+        cache_dir = Path(environment["POETRY_CACHE_DIR"])
+        plain_checks, similar_checks = checks_in_process(cache_dir, server.url)
+        opening, similar_query, prefix_query = in_process(cache_dir, server.url)
+        if len(server.root_requests()) != 1:
+            raise SystemExit("the in-process checks downloaded the project list again")
+
+    plain_ms, similar_ms = median_ms(plain), median_ms(similar)
+    difference = similar_ms - plain_ms
+    print(
+        f"{len(names):,} generated names on a local index, warm cache; medians of {args.runs} "
+        f"alternating pairs (first download and cache: {download:.1f} s, not counted)\n"
+    )
+    rows = [
+        (f"poetry ado check-name {NAME}", f"{plain_ms:.0f} ms", ""),
+        (f"poetry ado check-name {NAME} --similar", f"{similar_ms:.0f} ms", ""),
+        ("difference", f"{difference:+.1f} ms", f"target <= {TARGET_MS:g} ms"),
+        ("median of the differences, pair by pair",
+         f"{statistics.median(_pairs(plain, similar)):+.1f} ms", ""),
+        ("spread of the differences, pair by pair",
+         f"{min(_pairs(plain, similar)):+.0f}..{max(_pairs(plain, similar)):+.0f} ms", ""),
+        ("in-process: run_checks", f"{plain_checks:.2f} ms", ""),
+        ("in-process: run_checks with similar", f"{similar_checks:.2f} ms", ""),
+        ("in-process: difference", f"{similar_checks - plain_checks:+.2f} ms", ""),
+        ("in-process: open the warm cache", f"{opening:.3f} ms", ""),
+        (f"in-process: similar_to({NAME!r})", f"{similar_query:.3f} ms", ""),
+        (f"in-process: starting_with({PREFIX!r})", f"{prefix_query:.3f} ms", ""),
+    ]  # fmt: skip
+    width = max(len(row[0]) for row in rows)
+    for label, value, target in rows:
+        print(f"  {label.ljust(width)}  {value:>12}  {target}".rstrip())
+    if difference > TARGET_MS:
+        print(f"MISSED: --similar costs {difference:.1f} ms more (target {TARGET_MS:g} ms)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _similar_check(report: dict[str, Any]) -> tuple[str, list[str]]:
+    [name] = report["names"]
+    [check] = [c for c in name["checks"] if c["check"] == "similar"]
+    return check["verdict"], check["related"]
+
+
+def _pairs(plain: list[float], similar: list[float]) -> list[float]:
+    return [(s - p) * 1000 for p, s in zip(plain, similar, strict=True)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
