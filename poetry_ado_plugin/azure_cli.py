@@ -277,6 +277,12 @@ class ExpiryRecord:
     # The last refresh through az that failed, and why (one line, no secret).
     refresh_failed_at: int | None = None
     refresh_failure: str | None = None
+    # Who mints the next token ("azure-cli", "azure-identity"), the session token's scope (None:
+    # the Entra token itself is stored), its lifetime, and the feed it is for.
+    identity: str = "azure-cli"
+    scope: str | None = None
+    valid_for: int | None = None
+    feed_url: str | None = None
 
     def expires_within(self, seconds: float, now: float | None = None) -> bool:
         return self.expires_on - (time.time() if now is None else now) < seconds
@@ -292,6 +298,12 @@ class ExpiryRecord:
             "tenant": self.tenant,
             "username": self.username,
         }
+        if self.identity != "azure-cli":
+            data["identity"] = self.identity
+        if self.scope is not None:
+            data["scope"] = self.scope
+            data["valid_for"] = self.valid_for
+            data["feed_url"] = self.feed_url
         if self.refresh_failed_at is not None:
             data["refresh_failed_at"] = self.refresh_failed_at
             data["refresh_failure"] = self.refresh_failure
@@ -324,6 +336,10 @@ def load_records(path: Path | None = None) -> dict[str, ExpiryRecord]:
         username = entry.get("username")
         failed_at = entry.get("refresh_failed_at")
         failure = entry.get("refresh_failure")
+        identity = entry.get("identity")
+        scope = entry.get("scope")
+        valid_for = entry.get("valid_for")
+        feed_url = entry.get("feed_url")
         records[str(name)] = ExpiryRecord(
             expires_on=expires_on,
             tenant=tenant if isinstance(tenant, str) else None,
@@ -334,6 +350,14 @@ def load_records(path: Path | None = None) -> dict[str, ExpiryRecord]:
                 else None
             ),
             refresh_failure=failure if isinstance(failure, str) else None,
+            identity=identity if identity in ("azure-cli", "azure-identity") else "azure-cli",
+            scope=scope if isinstance(scope, str) and scope else None,
+            valid_for=(
+                valid_for
+                if isinstance(valid_for, int) and not isinstance(valid_for, bool)
+                else None
+            ),
+            feed_url=feed_url if isinstance(feed_url, str) and feed_url else None,
         )
     return records
 
@@ -351,14 +375,31 @@ def _write_records(records: dict[str, ExpiryRecord], path: Path) -> None:
 
 
 def record_expiry(
-    name: str, expires_on: int, tenant: str | None, username: str | None, path: Path | None = None
+    name: str,
+    expires_on: int,
+    tenant: str | None,
+    username: str | None,
+    path: Path | None = None,
+    *,
+    identity: str = "azure-cli",
+    scope: str | None = None,
+    valid_for: int | None = None,
+    feed_url: str | None = None,
 ) -> None:
     from poetry_ado_plugin import files
 
     path = path or expiry_file()
     with files.locked(path, error=CredentialError):
         records = load_records(path)
-        records[name] = ExpiryRecord(expires_on=expires_on, tenant=tenant, username=username)
+        records[name] = ExpiryRecord(
+            expires_on=expires_on,
+            tenant=tenant,
+            username=username,
+            identity=identity,
+            scope=scope,
+            valid_for=valid_for,
+            feed_url=feed_url,
+        )
         _write_records(records, path)
 
 

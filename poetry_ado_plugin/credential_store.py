@@ -160,10 +160,39 @@ class _KeyringTooSmall(Exception):
     pass
 
 
-def _windows_keyring_limit(password: str, platform: str | None = None) -> str | None:
-    """Why the Windows Credential Manager cannot hold ``password``, or None."""
+def _is_windows_backend(backend: object) -> bool:
+    """The keyring backend is the Windows Credential Manager (``WinVaultKeyring``), or a chain of
+    backends holding one."""
+    if backend is None:
+        return False
+    for kind in type(backend).__mro__:
+        if kind.__name__ == "WinVaultKeyring" or kind.__module__.startswith(
+            "keyring.backends.Windows"
+        ):
+            return True
+    chained = getattr(backend, "backends", None)
+    if isinstance(chained, (list, tuple)):
+        return any(_is_windows_backend(inner) for inner in chained)
+    return False
+
+
+def _active_backend() -> object:
+    try:
+        import keyring
+
+        return keyring.get_keyring()
+    except Exception:
+        return None
+
+
+def _windows_keyring_limit(
+    password: str, platform: str | None = None, backend: object = None
+) -> str | None:
+    """Why the Windows Credential Manager cannot hold ``password``, or None: on Windows, or
+    wherever the keyring backend is the Credential Manager's."""
     size = len(password.encode("utf-16-le"))
-    if (platform or sys.platform) != "win32" or size <= WINDOWS_SECRET_LIMIT:
+    windows = (platform or sys.platform) == "win32" or _is_windows_backend(backend)
+    if not windows or size <= WINDOWS_SECRET_LIMIT:
         return None
     return (
         f"the Windows Credential Manager holds at most {WINDOWS_SECRET_LIMIT:,} bytes per "
@@ -191,7 +220,8 @@ def store_credential(
         def store_in_keyring() -> str | None:
             if not _keyring_available():
                 raise _KeyringUnavailable
-            too_big = _windows_keyring_limit(password)
+            # Not offered at all: the Credential Manager refuses it with an unhelpful error.
+            too_big = _windows_keyring_limit(password, backend=_active_backend())
             if too_big:
                 raise _KeyringTooSmall(too_big)
             keyring = _poetry_keyring()

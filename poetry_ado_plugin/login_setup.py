@@ -61,8 +61,17 @@ def save_login(name: str, feed: Feed, token: Token) -> SavedLogin:
     with files.all_or_nothing(config_file(), auth_file(), expiry_file(), error=CredentialError):
         repository = check_repository(name, feed)
         apply_repository(repository)
-        if token.from_azure_cli and token.expires_on is not None:
-            record_expiry(name, token.expires_on, token.tenant, token.username)
+        if token.identity is not None and token.expires_on is not None:
+            record_expiry(
+                name,
+                token.expires_on,
+                token.tenant,
+                token.username,
+                identity=token.identity,
+                scope=token.scope,
+                valid_for=token.valid_for,
+                feed_url=feed.without_view().index_url,
+            )
         else:
             forget_expiry(name)
         stored = store_credential(name, token.username, token.secret)

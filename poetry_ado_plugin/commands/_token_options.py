@@ -42,13 +42,52 @@ TOKEN_OPTIONS: list[Option] = [
     ),
     option("pat-stdin", None, "Read the token (one line) from standard input.", flag=True),
     option(
+        "token-file",
+        None,
+        "Read the token from this file (a Docker BuildKit or Kubernetes secret).",
+        flag=False,
+    ),
+    option(
         "azure-cli",
         None,
-        "Get an Entra ID token from the Azure CLI (`az account get-access-token`); it is "
-        "refreshed automatically before it expires.",
+        "Get an Entra ID token from the Azure CLI (`az account get-access-token`) and exchange "
+        "it for a packaging-scoped session token; refreshed through az before it expires.",
         flag=True,
     ),
-    option("tenant", None, "The Entra ID tenant for --azure-cli.", flag=False),
+    option(
+        "azure-identity",
+        None,
+        "Get an Entra ID token from azure-identity's DefaultAzureCredential (managed identity, "
+        "workload identity federation, service principal, az/azd) and exchange it likewise. "
+        "Needs `poetry self add 'poetry-ado-plugin[azure-identity]'`.",
+        flag=True,
+    ),
+    option(
+        "tenant",
+        None,
+        "The Entra ID tenant for --azure-cli or --azure-identity. Default: the one the feed names.",
+        flag=False,
+    ),
+    option(
+        "write",
+        None,
+        "Ask for a session token that may publish (vso.packaging_write); default: read "
+        "(vso.packaging).",
+        flag=True,
+    ),
+    option(
+        "valid-for",
+        None,
+        "The session token's lifetime, such as 8h or 7d (default 7d; the server may grant less).",
+        flag=False,
+    ),
+    option(
+        "no-session-token",
+        None,
+        "Store the Entra ID token itself (full Azure DevOps scope, about an hour) instead of a "
+        "session token: less safe, for servers that refuse the exchange.",
+        flag=True,
+    ),
 ]
 
 
@@ -62,12 +101,25 @@ class TokenCommand(AdoCommand):
 
     def token_request(self) -> TokenRequest:
         from poetry_ado_plugin.credentials import TokenRequest
+        from poetry_ado_plugin.session_tokens import parse_duration
 
+        valid_for = self.option("valid-for")
+        token_file = self.option("token-file")
+        if token_file is not None and not str(token_file).strip():
+            from poetry_ado_plugin.errors import UsageError
+
+            raise UsageError("--token-file needs a path")
         return TokenRequest(
             pat_stdin=bool(self.option("pat-stdin")),
             azure_cli=bool(self.option("azure-cli")),
             tenant=self.option("tenant"),
             username=self.option("username"),
+            azure_identity=bool(self.option("azure-identity")),
+            token_file=token_file,
+            write=bool(self.option("write")),
+            valid_for=parse_duration(valid_for) if valid_for is not None else None,
+            session_token=not self.option("no-session-token"),
+            interactive=self._interactive,
         )
 
     def _stdin(self) -> TextIO:
@@ -78,9 +130,14 @@ class TokenCommand(AdoCommand):
         line: str = self._stdin().readline()
         return line
 
+    _interactive = False
+
     def find_token(self, target: FeedTarget, *, allow_prompt: bool) -> Token:
         from poetry_ado_plugin.credentials import find_token
 
+        self._interactive = (
+            allow_prompt and self.io.is_interactive() and bool(self._stdin().isatty())
+        )
         prompt = None
         hint = ""
         if allow_prompt:
@@ -98,6 +155,7 @@ class TokenCommand(AdoCommand):
             read_stdin_line=self.read_stdin_line,
             prompt=prompt,
             prompt_unavailable_hint=hint,
+            name=target.name,
         )
         # From here on no message of this run can show it, whatever echoes it back.
         register_secret(token.secret)

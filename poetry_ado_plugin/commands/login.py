@@ -33,14 +33,22 @@ Stores a credential for an Azure Artifacts feed under the source's name, exactly
 after checking that the feed accepts it. Poetry's own install, lock and publish then use it.
 
 The token comes from the first of: <c1>--pat-stdin</c1> (one line on standard input),
-<c1>--azure-cli</c1> (an Entra ID token from <c1>az</c1>, refreshed automatically before it
-expires), <c1>AZURE_DEVOPS_EXT_PAT</c1>, <c1>SYSTEM_ACCESSTOKEN</c1>, this feed's entry in
-<c1>VSS_NUGET_EXTERNAL_FEED_ENDPOINTS</c1> or
-<c1>ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS</c1>, or a hidden prompt. No option takes
-the token itself.
+<c1>--token-file PATH</c1>, <c1>--azure-cli</c1> (az), <c1>--azure-identity</c1>
+(DefaultAzureCredential), <c1>POETRY_ADO_TOKEN_FILE</c1>, <c1>AZURE_DEVOPS_EXT_PAT</c1>,
+<c1>SYSTEM_ACCESSTOKEN</c1>, this feed's entry in <c1>VSS_NUGET_EXTERNAL_FEED_ENDPOINTS</c1> or
+<c1>ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS</c1>, <c1>VSS_NUGET_ACCESSTOKEN</c1>, the
+credential PipAuthenticate put in <c1>PIP_INDEX_URL</c1>/<c1>PIP_EXTRA_INDEX_URL</c1>, the
+TwineAuthenticate <c1>.pypirc</c1> at <c1>PYPIRC_PATH</c1>, <c1>/run/secrets/poetry-ado-token</c1>,
+or a hidden prompt. No option takes the token itself.
+
+An Entra ID token (<c1>--azure-cli</c1>, <c1>--azure-identity</c1>) is never stored: it is
+exchanged for an Azure DevOps session token scoped to packaging (<c1>vso.packaging</c1>, or
+<c1>vso.packaging_write</c1> with <c1>--write</c1>), valid for <c1>--valid-for</c1> (default 7d),
+and minted again through the same identity when it runs out.
 
   <c1>echo "$PAT" | poetry ado login --pat-stdin</c1>
   <c1>poetry ado login my-feed --azure-cli</c1>
+  <c1>poetry ado login my-feed --azure-identity --write --valid-for 8h</c1>
 
 Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
 <c1>poetry publish -r NAME</c1> works.
@@ -85,10 +93,11 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
 
         where = "the keyring" if result.location == "keyring" else str(result.path)
         expiry = ""
-        if token.from_azure_cli and token.expires_on is not None:
+        if token.refreshable and token.expires_on is not None:
+            through = "az" if token.identity == "azure-cli" else "azure-identity"
             expiry = (
-                f"; it expires {format_expiry(token.expires_on)} and is refreshed through az "
-                "when a Poetry command needs it"
+                f"; it expires {format_expiry(token.expires_on)} and is refreshed through "
+                f"{through} when a Poetry command needs it"
             )
         who = f" as {Formatter.escape(identity)}" if identity else ""
         self.line(
@@ -98,6 +107,11 @@ Login also points <c1>repositories.NAME.url</c1> at the feed's upload URL, so
         if not self.option("no-verify"):
             self.line(
                 "Read access to the feed was verified; write access is checked when you publish."
+            )
+        if token.scope == "vso.packaging":
+            self.line(
+                "The session token may read the feed only; a publish first mints one that may "
+                "write (or log in with --write)."
             )
         if repository.changed:
             was = ""

@@ -40,7 +40,10 @@ def logged_in(poetry_env: PoetryEnv, project_dir: Path) -> tuple[FakeAz, dict[st
     az = install_fake_az(poetry_env.bin_dir)
     az.set(mode="ok", token=TOKEN, expires_on=in_minutes(2))
     env = path_without_real_az(poetry_env)
-    login = poetry_env.run("ado", "login", "--azure-cli", "--no-verify", cwd=project_dir, env=env)
+    # The Entra token itself: a session token would need the (real) feed's sign-in.
+    login = poetry_env.run(
+        "ado", "login", "--azure-cli", "--no-session-token", "--no-verify", cwd=project_dir, env=env
+    )
     assert login.exit_code == 0, login
     return az, env
 
@@ -87,7 +90,9 @@ def test_a_new_login_clears_the_remembered_failure(
     assert "refresh_failed_at" in expiry_records(poetry_env)[SOURCE]
 
     az.set(mode="ok", token=TOKEN, expires_on=in_minutes(2))
-    again = poetry_env.run("ado", "login", "--azure-cli", "--no-verify", cwd=project_dir, env=env)
+    again = poetry_env.run(
+        "ado", "login", "--azure-cli", "--no-session-token", "--no-verify", cwd=project_dir, env=env
+    )
 
     assert again.exit_code == 0, again
     assert "refresh_failed_at" not in expiry_records(poetry_env)[SOURCE]

@@ -475,8 +475,10 @@ def login_with_fake_az(
     returns the fake and the PATH under which only it is found."""
     az = install_fake_az(poetry_env.bin_dir)
     token = "entra-only-0123456789abcdef"
-    ado_emulator.emulator.add_token(token, write=False)
-    az.set(mode="ok", token=token, expires_on=in_minutes(expires_in_minutes))
+    ado_emulator.emulator.add_entra_token(token, role="reader")
+    # The server grants session tokens no longer than that.
+    ado_emulator.emulator.session_token_max_lifetime = expires_in_minutes * 60
+    az.set(mode="ok", token=token, expires_on=in_minutes(60))
     path = _path_without_real_az(poetry_env)
     assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
     return az, path
@@ -492,8 +494,16 @@ def test_login_through_the_azure_cli_and_refresh_before_lock(
     az.set(mode="ok", token=first, expires_on=in_minutes(3), tenant="contoso-tenant")
     path = _path_without_real_az(poetry_env)
 
+    # --no-session-token: the Entra token itself, as before session tokens.
     result = poetry_env.run(
-        "ado", "login", "--azure-cli", "--tenant", "contoso-tenant", cwd=project, env=path
+        "ado",
+        "login",
+        "--azure-cli",
+        "--no-session-token",
+        "--tenant",
+        "contoso-tenant",
+        cwd=project,
+        env=path,
     )
     assert result.exit_code == 0, result
     assert "token from the Azure CLI" in result.stdout
@@ -571,7 +581,7 @@ def test_logout_forgets_the_expiry(
 @pytest.mark.parametrize(
     ("mode", "message"),
     [
-        ("not-logged-in", "the Azure CLI is not logged in (or its login expired): run `az login`"),
+        ("not-logged-in", "the Azure CLI is not logged in (or its login expired): run `az login"),
         ("garbage", "printed something that is not JSON"),
         ("missing", "the Azure CLI ('az') was not found on PATH"),
     ],

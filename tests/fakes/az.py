@@ -8,7 +8,9 @@ next to it (``az-state.json``) that a test rewrites between runs:
 - ``{"mode": "garbage"}``: prints something that is not JSON and exits 0;
 - ``{"mode": "hang"}``: starts a child process that sleeps, writes its pid and az's own to
   ``az-pids.json``, and hangs (as az does waiting for a device-code or MFA prompt);
-- ``{"mode": "leaky-error", "token": ...}``: prints the token on stderr and exits 1.
+- ``{"mode": "leaky-error", "token": ...}``: prints the token on stderr and exits 1;
+- ``"tenants": {tenant: token}`` beside ``"ok"``: ``--tenant T`` answers that tenant's token (an
+  account in several tenants); without ``--tenant`` the default ``token`` and ``tenant``.
 
 Each call's arguments (never a token) are appended to ``az-calls.jsonl`` for assertions."""
 
@@ -55,12 +57,16 @@ def main(argv: list[str], here: Path) -> int:
         sys.stderr.write(f"ERROR: the request with token {state['token']} failed\n")
         return 1
     expires_on = int(state["expires_on"])
+    token, tenant = state["token"], state.get("tenant", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+    if "--tenant" in argv:
+        asked = argv[argv.index("--tenant") + 1]
+        token, tenant = state.get("tenants", {}).get(asked, token), asked
     answer = {
-        "accessToken": state["token"],
+        "accessToken": token,
         "expiresOn": datetime.fromtimestamp(expires_on).strftime("%Y-%m-%d %H:%M:%S.%f"),
         "expires_on": expires_on,
         "subscription": "00000000-0000-0000-0000-000000000000",
-        "tenant": state.get("tenant", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        "tenant": tenant,
         "tokenType": "Bearer",
     }
     sys.stdout.write(json.dumps(answer, indent=2) + "\n")
@@ -103,3 +109,20 @@ def install_fake_az(bin_dir: Path) -> FakeAz:
     fake = FakeAz(bin_dir)
     fake.set(mode="not-logged-in")
     return fake
+
+
+IDENTITY_FAKES = Path(__file__).resolve().parent / "azure_identity"
+
+
+def identity_env(state: Path, **answer: object) -> dict[str, str]:
+    """The variables that give a poetry subprocess the fake ``azure.identity``, answering
+    ``answer`` (``token=..., expires_on=...`` or ``fail=...``)."""
+    state.write_text(json.dumps(answer), encoding="utf-8")
+    return {"PYTHONPATH": str(IDENTITY_FAKES), "FAKE_AZURE_IDENTITY_STATE": str(state)}
+
+
+def identity_calls(state: Path) -> list[dict[str, object]]:
+    path = state.with_name(state.name + ".calls")
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
