@@ -238,3 +238,25 @@ def test_release_commands(canary: Canary, ado_emulator: AdoEmulator, fault: str)
     expected = {"none": [0] * 5, "forbidden": [0, 0, 1, 1, 0], "500": [1] * 5}[fault]
     assert [r.exit_code for r in results] == expected, results
     assert all(r.password == canary.value for r in ado_emulator.requests if r.password)
+
+
+@pytest.mark.parametrize("fault", ["none", "forbidden", "drop", "hanging-keyring"])
+def test_doctor(canary: Canary, ado_emulator: AdoEmulator, fault: str) -> None:
+    emulator = ado_emulator.emulator
+    emulator.add_token(canary.value, write=False)
+    assert canary.run("ado", "login", "--pat-stdin", stdin=canary.value + "\n").exit_code == 0
+    env: dict[str, str] = {"POETRY_ADO_KEYRING_TIMEOUT": "1", "POETRY_REQUESTS_TIMEOUT": "2"}
+    if fault == "forbidden":
+        emulator.revoke_token(canary.value)
+        emulator.add_token(canary.value, feeds=[ado_emulator.org_feed])
+    elif fault == "drop":
+        emulator.drop_next(100)
+    elif fault == "hanging-keyring":
+        env.update(keyring_env("HangingKeyring"))
+    for output in ("text", "json"):
+        result = canary.run("ado", "doctor", "--format", output, env=env)
+        assert result.exit_code in (0, 1, 2), result
+        assert "Traceback" not in result.stderr
+    environment = {**env, f"POETRY_HTTP_BASIC_{SOURCE.upper().replace('-', '_')}_USERNAME": "u"}
+    environment[f"POETRY_HTTP_BASIC_{SOURCE.upper().replace('-', '_')}_PASSWORD"] = canary.value
+    assert canary.run("ado", "doctor", env=environment).exit_code in (0, 1, 2)
