@@ -38,8 +38,6 @@ _REST_ROLES: dict[str, tuple[str, str]] = {
 }
 
 MAX_MESSAGE_LENGTH = 300
-# An error body worth reading is a few hundred bytes; a larger one is not read past this.
-MAX_ERROR_BODY = 64 * 1024
 
 # kinds, each a distinct thing the user has to do
 OK = "ok"
@@ -130,7 +128,7 @@ def is_sign_in_redirect(response: requests.Response) -> bool:
 
 
 def read_answer(response: requests.Response) -> FeedAnswer:
-    """Decode ``response``; reads at most ``MAX_ERROR_BODY`` bytes of an error body."""
+    """Decode ``response``; an error body is read through the shared cap (``http.MAX_BODY``)."""
     status = response.status_code
     if is_sign_in_redirect(response):
         return FeedAnswer(status, UNAUTHORIZED)
@@ -163,9 +161,11 @@ def server_message(response: requests.Response) -> str | None:
 
 
 def _message_and_type_key(response: requests.Response) -> tuple[str | None, str | None]:
-    text = _error_text(response)
-    content_type = response.headers.get("Content-Type", "")
     reason = _reason_message(response.reason)
+    text = _error_text(response)
+    if text is None:
+        return reason, None
+    content_type = response.headers.get("Content-Type", "")
     message: str | None = None
     type_key: str | None = None
     is_json = False
@@ -191,18 +191,19 @@ def _message_and_type_key(response: requests.Response) -> tuple[str | None, str 
     return _one_line(message) or reason, type_key
 
 
-def _error_text(response: requests.Response) -> str:
-    """The start of the body, without reading more than ``MAX_ERROR_BODY`` of it."""
-    # requests marks a body it has not read yet with ``_content = False``.
-    if getattr(response, "_content", None) is False and response.raw is not None:
-        try:
-            data = response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
-        except Exception:  # a body that breaks off has nothing more to say
-            data = b""
-    else:
-        data = response.content or b""
-    data = data[:MAX_ERROR_BODY]
-    return data.decode(response.encoding or "utf-8", errors="replace")
+def _error_text(response: requests.Response) -> str | None:
+    """The body, read through the shared cap and deadline; None when it could not be read
+    (larger than the cap, too slow, broken off): the reason phrase is all there is then."""
+    import requests
+
+    from poetry_ado_plugin.http import MAX_BODY
+    from poetry_ado_plugin.http import read_body
+
+    try:
+        read_body(response, MAX_BODY)
+    except requests.RequestException:
+        return None
+    return response.text or ""
 
 
 def _reason_message(reason: str | None) -> str | None:
@@ -213,7 +214,11 @@ def _reason_message(reason: str | None) -> str | None:
 
 
 def _one_line(text: str) -> str | None:
-    message = " ".join(text.split())
+    """Server-supplied text as one short printable line: escape sequences and control characters
+    removed, known secrets and URL user-info masked."""
+    from poetry_ado_plugin.redact import safe_text
+
+    message = " ".join(safe_text(text).split())
     if not message:
         return None
     if len(message) > MAX_MESSAGE_LENGTH:

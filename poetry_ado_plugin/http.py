@@ -1,14 +1,12 @@
-"""One place for HTTP sessions, timeouts, retries, and for reading Azure DevOps answers.
+"""One place for HTTP sessions: deadlines, capped bodies, retries and Retry-After. What an
+answer means is ``answers.py``'s job.
 
 Only commands import this (``requests`` is heavy); the plugin entry point never does."""
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from functools import cache
-from html import unescape
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -38,8 +36,6 @@ MAX_BODY = 1024 * 1024
 
 # Asks Azure DevOps for a plain 401 instead of a 203 sign-in page or a redirect to it.
 SUPPRESS_SIGN_IN = {"X-TFS-FedAuthRedirect": "Suppress"}
-
-MAX_MESSAGE_LENGTH = 300
 
 
 @cache
@@ -296,98 +292,3 @@ def _in_chain(error: BaseException, kinds: tuple[type[BaseException], ...]) -> o
         pending.extend([*item.args, getattr(item, "reason", None), item.__cause__])
         pending.append(item.__context__)
     return None
-
-
-@dataclass(frozen=True)
-class FeedAnswer:
-    """What an Azure DevOps (or PyPI) response means, decoded once for every caller."""
-
-    status: int
-    kind: str
-    server_message: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.kind == "ok"
-
-
-# status -> kind; 203 is Azure's sign-in page, which means the token was not accepted
-_KINDS = {
-    200: "ok",
-    201: "ok",
-    203: "unauthorized",
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-}
-
-
-def decode_answer(response: requests.Response) -> FeedAnswer:
-    status = response.status_code
-    kind = _KINDS.get(status)
-    if kind is None:
-        if 300 <= status < 400 and "_signin" in response.headers.get("Location", ""):
-            kind = "unauthorized"
-        elif status >= 500:
-            kind = "server_error"
-        elif 200 <= status < 300:
-            kind = "ok"
-        else:
-            kind = "other"
-    message = None if kind == "ok" else server_message(response)
-    return FeedAnswer(status=status, kind=kind, server_message=message)
-
-
-_TAG = re.compile(r"<[^>]+>")
-_NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-def server_message(response: requests.Response) -> str | None:
-    """The server's own reason, as one short line: Azure's JSON ``message``, an HTML page's
-    title, or the start of a plain-text body. Never the raw HTML, never more than ``MAX_BODY``
-    bytes of it, and never a control character or escape sequence."""
-    import requests
-
-    try:
-        read_body(response, MAX_BODY)
-    except requests.RequestException:
-        return _clean(response.reason)
-    text = response.text or ""
-    content_type = response.headers.get("Content-Type", "")
-    message: str | None = None
-    is_json = False
-    if "json" in content_type or text.lstrip().startswith("{"):
-        try:
-            body = json.loads(text)
-            is_json = True
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            found = body.get("message") or body.get("Message") or body.get("detail")
-            message = str(found) if found else None
-    if is_json and message is None:
-        return _clean(response.reason)
-    if message is None and "<" in text:
-        title = _TITLE.search(text)
-        markup = title.group(1) if title else _NOT_TEXT.sub(" ", text)
-        message = unescape(_TAG.sub(" ", markup))
-    if message is None:
-        message = text
-    message = _clean(message)
-    if not message:
-        return _clean(response.reason)
-    if len(message) > MAX_MESSAGE_LENGTH:
-        message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
-    return message
-
-
-def _clean(text: str | None) -> str | None:
-    """Server-supplied text as one printable line, secrets masked; None when nothing is left."""
-    from poetry_ado_plugin.redact import safe_text
-
-    cleaned = " ".join(safe_text(text or "").split())
-    return cleaned or None

@@ -10,10 +10,10 @@ from requests.adapters import HTTPAdapter
 
 from poetry_ado_plugin import http
 from poetry_ado_plugin import redact
+from poetry_ado_plugin.answers import server_message
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.http import redact_credentials
-from poetry_ado_plugin.http import server_message
 from tests.hostile.servers import hostile_server
 
 
@@ -101,7 +101,7 @@ def test_a_huge_body_is_read_at_most_to_the_cap(short_deadlines: list[str], beha
             session.get(server.index_url)
         streamed = session.get(server.index_url, stream=True)
         # The error reader reads at most MAX_BODY and never fails.
-        assert http.server_message(streamed) == streamed.reason
+        assert server_message(streamed) == streamed.reason
         streamed = session.get(server.index_url, stream=True)
         with pytest.raises(requests.exceptions.ConnectionError):
             b"".join(http.iter_body(streamed, 3 * 1024 * 1024))
@@ -139,12 +139,12 @@ def test_retry_after_as_an_http_date_is_understood(short_deadlines: list[str]) -
 
 def test_server_text_comes_back_without_escapes_or_the_token(short_deadlines: list[str]) -> None:
     with hostile_server("ansi") as server, http.make_session() as session:
-        message = http.server_message(session.get(server.index_url))
+        message = server_message(session.get(server.index_url))
     assert message == "Bad FAKE OK request"
 
     with hostile_server("token-echo") as server, http.make_session() as session:
         session.auth = ("user", "CANARY-token-in-basic")
-        message = http.server_message(session.get(server.index_url))
+        message = server_message(session.get(server.index_url))
     assert message is not None
     assert "CANARY" not in message
     assert message.endswith("your token is ***")

@@ -103,7 +103,7 @@ def test_failures(
 
 
 def test_sign_in_page_counts_as_rejected(ado_emulator: AdoEmulator) -> None:
-    # Without the Suppress header Azure answers 203 with HTML; decode_answer maps that too. Here
+    # Without the Suppress header Azure answers 203 with HTML; answers.read_answer maps that too. Here
     # the header is sent, so the plain 401 is what comes back.
     with pytest.raises(TokenRejectedError):
         verify_token(feed_of(ado_emulator.feed.index_url), "azure", "nope")
