@@ -103,8 +103,8 @@ def test_failures(
 
 
 def test_sign_in_page_counts_as_rejected(ado_emulator: AdoEmulator) -> None:
-    # Without the Suppress header Azure answers 203 with HTML; answers.read_answer maps that too. Here
-    # the header is sent, so the plain 401 is what comes back.
+    # Without the Suppress header Azure answers with a sign-in redirect or page, which
+    # answers.read_answer maps too. Here the header is sent, so a plain 401 comes back.
     with pytest.raises(TokenRejectedError):
         verify_token(feed_of(ado_emulator.feed.index_url), "azure", "nope")
     assert ado_emulator.requests[0].status == 401
