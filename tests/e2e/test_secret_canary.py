@@ -13,6 +13,7 @@ from tests.e2e.helpers_login import PRIVATE_PACKAGE
 from tests.e2e.helpers_login import SOURCE
 from tests.e2e.helpers_login import feed_project
 from tests.e2e.helpers_login import in_minutes
+from tests.fakes.az import identity_env
 from tests.fakes.az import install_fake_az
 from tests.fakes.keyrings import keyring_env
 from tests.poetry_env import write_project
@@ -166,24 +167,80 @@ def test_env_prints_it_only_where_intended(canary: Canary) -> None:
 
 
 def test_azure_cli_login_and_refresh(canary: Canary, ado_emulator: AdoEmulator) -> None:
+    """The canary is the Entra token: it must end up in no file at all, auth.toml included."""
     az = install_fake_az(canary.env.bin_dir)
-    first, second = canary.value, canary.value + "B"
-    ado_emulator.emulator.add_token(first, write=False)
-    ado_emulator.emulator.add_token(second, write=False)
+    emulator = ado_emulator.emulator
+    entra = canary.value
+    emulator.add_entra_token(entra, role="reader")
+    emulator.session_token_max_lifetime = 60  # every command refreshes
     ado_emulator.feed.add_package(PRIVATE_PACKAGE, "1.0.0")
     feed_project(canary.project, ado_emulator.feed.index_url, dependency=PRIVATE_PACKAGE)
-    az.set(mode="ok", token=first, expires_on=in_minutes(1))
+    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
     assert canary.run("ado", "login", "--azure-cli").exit_code == 0
-    az.set(mode="ok", token=second, expires_on=in_minutes(60))
     result = canary.run("lock")
     assert result.exit_code == 0, result
     assert "Refreshed the Azure CLI token" in result.stderr
-    assert second in canary.env.auth_file.read_text()
-    # A refresh that fails is a warning that does not show the old token either.
-    az.set(mode="ok", token=second, expires_on=in_minutes(1))
-    assert canary.run("ado", "login", "--azure-cli").exit_code == 0
+    assert entra not in canary.env.auth_file.read_text()
+    assert emulator.session_tokens[-1].token in canary.env.auth_file.read_text()
+    assert canary.run("ado", "env", "--azure-cli", env={"CI": ""}).exit_code == 0
+    # A refresh that fails is a warning that does not show the Entra token either.
     az.set(mode="garbage")
     assert canary.run("install").exit_code == 0
+    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
+    emulator.reject_valid_to = True
+    assert canary.run("ado", "login", "--azure-cli", "--write").exit_code == 0
+    az.set(mode="garbage")  # the fake's own state file no longer holds it
+    canary.assert_hidden()
+    for path in canary.env.root.rglob("*"):
+        if path.is_file() and path.parent != canary.env.bin_dir:
+            assert entra not in path.read_text(errors="replace"), f"Entra token in {path}"
+
+
+def test_azure_identity_login(canary: Canary, ado_emulator: AdoEmulator, tmp_path: Path) -> None:
+    emulator = ado_emulator.emulator
+    emulator.add_entra_token(canary.value)
+    env = identity_env(tmp_path / "identity.json", token=canary.value, expires_on=in_minutes(60))
+    assert canary.run("ado", "login", "--azure-identity", env=env).exit_code == 0
+    # The library never had this one: a failure must not show the stored session token.
+    failing = identity_env(tmp_path / "identity.json", fail="no identity configured")
+    assert canary.run("ado", "login", "--azure-identity", env=failing).exit_code == 1
+    assert canary.value not in canary.env.auth_file.read_text()
+
+
+@pytest.mark.parametrize("source", ["token-file", "mount", "nuget", "pip", "pypirc"])
+def test_ci_and_file_sources(
+    canary: Canary, ado_emulator: AdoEmulator, tmp_path: Path, source: str
+) -> None:
+    ado_emulator.emulator.add_token(canary.value, write=True)
+    secret_file = tmp_path / "poetry-ado-token"
+    secret_file.write_text(canary.value + "\n")
+    feed = ado_emulator.feed
+    args: list[str] = []
+    env: dict[str, str] = {}
+    if source == "token-file":
+        args = ["--token-file", str(secret_file)]
+    elif source == "mount":
+        env = {"POETRY_ADO_DEFAULT_TOKEN_FILE": str(secret_file)}
+    elif source == "nuget":
+        env = {"VSS_NUGET_ACCESSTOKEN": canary.value, "VSS_NUGET_URI_PREFIXES": feed.index_url}
+    elif source == "pip":
+        embedded = feed.index_url.replace("http://", f"http://build:{canary.value}@")
+        env = {"PIP_EXTRA_INDEX_URL": f"https://pypi.org/simple/ {embedded}"}
+    else:
+        pypirc = tmp_path / ".pypirc"
+        pypirc.write_text(
+            f"[feed]\nrepository = {feed.upload_url}\nusername = build\npassword = {canary.value}\n"
+        )
+        env = {"PYPIRC_PATH": str(pypirc)}
+    assert canary.run("ado", "login", *args, env=env).exit_code == 0
+    assert canary.value in canary.env.auth_file.read_text()
+    result = canary.run("ado", "env", *args, env={**env, "CI": ""})
+    assert result.exit_code == 0, result
+    assert canary.value in result.stdout
+    canary.assert_hidden(allowed_stdout=result)
+    canary.results.remove(result)
+    ado_emulator.emulator.revoke_token(canary.value)
+    assert canary.run("ado", "login", *args, env=env).exit_code == 1
 
 
 def test_add_feed_with_a_credential_in_the_url(canary: Canary, ado_emulator: AdoEmulator) -> None:
