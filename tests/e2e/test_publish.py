@@ -130,9 +130,7 @@ def test_publishes_the_current_version_with_poetrys_progress(ready: Publishing) 
     assert "Published sample-app 0.1.0 to team-feed: 2 uploaded." in result.stdout
     # The name was checked on the public index; the feed's index was read before uploading.
     assert ready.public.count("/simple/sample-app/") == 1
-    [index_read] = [
-        r for r in ready.ado.requests if r.method == "GET" and "/_apis/" not in r.path
-    ]
+    [index_read] = [r for r in ready.ado.requests if r.method == "GET" and "/_apis/" not in r.path]
     assert index_read.path.endswith("/_packaging/team-feed/pypi/simple/sample-app/")
     assert index_read.status == 404  # no such project on the feed yet
     # A first version: its upstream setting is read once, after the upload (auto: no hint).
