@@ -14,10 +14,11 @@ run sends the same one lookup as a plain run and reads the list from the cache.
     pairs. Target: the difference of the medians at most 15 ms. The runs' CPU time (user +
     system, from ``getrusage``) is shown too: on a busy machine it varies far less than the
     wall-clock time, which waits for the other processes.
-(b) in-process, for information, without the noise of process start-up: the same check through
-    ``run_checks`` with and without ``similar`` (one lookup each), and the parts of the
-    difference: opening the warm cache, asking it for NAME's similar names and for a prefix's
-    projects.
+(b) for information, without the noise of Poetry's start-up: the same check through
+    ``run_checks`` with and without ``similar`` (one lookup each), timed inside a fresh process
+    per sample (the first ``similar`` call of a process, as a command makes it), then repeated
+    in this process; and the parts of the difference: opening the warm cache, asking it for
+    NAME's similar names and for a prefix's projects.
 
 Exits 1 when (a) misses its target. Run it with the project's virtual environment
 (``.venv/bin/python``)."""
@@ -29,6 +30,7 @@ import json
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,6 +104,50 @@ def check_name(
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return elapsed, cpu, json.loads(stdout)
+
+
+# One fresh process per sample: what --similar adds is timed inside it, so that Poetry's
+# start-up and the machine's other processes (hundreds of ms of noise per run on a busy machine)
+# stay out of a measurement of a few ms, while the fresh process's first touch of the cache
+# (page faults, allocation) stays in.
+_FRESH = """
+import json, sys, time
+from pathlib import Path
+from poetry_ado_plugin.name_check import CheckRequest, run_checks
+from poetry_ado_plugin.public_index import PublicIndex
+name, url, cache_dir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+def timed(similar):
+    request = CheckRequest(names=(name,), index_url=url, similar=similar, cache_dir=cache_dir)
+    started = time.perf_counter()
+    with PublicIndex(url) as index:
+        run_checks(request, index=index)
+    return time.perf_counter() - started
+timed(False)  # imports and first-use costs both commands pay
+if sys.argv[4] == "plain-first":
+    plain = timed(False)
+    similar = timed(True)
+else:
+    similar = timed(True)
+    plain = timed(False)
+print(json.dumps([plain, similar]))
+"""
+
+
+def checks_in_fresh_processes(cache_dir: Path, url: str, runs: int) -> tuple[float, float]:
+    """Median ms of run_checks for NAME without and with ``similar``, each process's first
+    ``similar`` call."""
+    plain: list[float] = []
+    similar: list[float] = []
+    for number in range(runs):
+        order = "plain-first" if number % 2 == 0 else "similar-first"
+        completed = subprocess.run(
+            [sys.executable, "-c", _FRESH, NAME, url, str(cache_dir), order],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        one, other = json.loads(completed.stdout)
+        plain.append(one)
+        similar.append(other)
+    return median_ms(plain), median_ms(similar)
 
 
 def checks_in_process(cache_dir: Path, url: str, rounds: int = 40) -> tuple[float, float]:
@@ -182,6 +228,7 @@ def main() -> int:
             raise SystemExit("the warm runs downloaded the project list again")
         cache_dir = Path(environment["POETRY_CACHE_DIR"])
         plain_checks, similar_checks = checks_in_process(cache_dir, server.url)
+        plain_fresh, similar_fresh = checks_in_fresh_processes(cache_dir, server.url, args.runs)
         opening, similar_query, prefix_query = in_process(cache_dir, server.url)
         if len(server.root_requests()) != 1:
             raise SystemExit("the in-process checks downloaded the project list again")
@@ -203,6 +250,9 @@ def main() -> int:
         ("CPU time of the same runs (user + system)",
          f"{median_ms(plain_cpu):.0f} / {median_ms(similar_cpu):.0f} ms", ""),
         ("CPU time difference", f"{median_ms(similar_cpu) - median_ms(plain_cpu):+.1f} ms", ""),
+        ("fresh process: run_checks / with similar",
+         f"{plain_fresh:.2f} / {similar_fresh:.2f} ms", ""),
+        ("fresh process: difference", f"{similar_fresh - plain_fresh:+.2f} ms", ""),
         ("in-process: run_checks", f"{plain_checks:.2f} ms", ""),
         ("in-process: run_checks with similar", f"{similar_checks:.2f} ms", ""),
         ("in-process: difference", f"{similar_checks - plain_checks:+.2f} ms", ""),
