@@ -12,16 +12,16 @@ run sends the same one lookup as a plain run and reads the list from the cache.
 (a) ``poetry ado check-name NAME`` and ``poetry ado check-name NAME --similar`` through the real
     poetry, alternating in ABBA order so that drift favours neither; medians of ``--runs``
     pairs. Target: the difference of the medians at most 15 ms. The runs' CPU time (user +
-    system, from ``getrusage``) is shown too: on a busy machine it varies far less than the
-    wall-clock time, which waits for the other processes.
-(b) for information, without the noise of Poetry's start-up: the same check through
+    system, from ``getrusage``) is shown too, for information.
+(b) without the noise of Poetry's start-up: the same check through
     ``run_checks`` with and without ``similar`` (one lookup each), timed inside a fresh process
     per sample (the first ``similar`` call of a process, as a command makes it), then repeated
     in this process; and the parts of the difference: opening the warm cache, asking it for
     NAME's similar names and for a prefix's projects.
 
-Exits 1 when (a) misses its target. Run it with the project's virtual environment
-(``.venv/bin/python``)."""
+Exits 1 when (a) misses its target, or when (b)'s fresh-process difference does: on a busy
+machine (a) varies by hundreds of ms from run to run and cannot tell 15 ms apart, (b) can.
+Run it with the project's virtual environment (``.venv/bin/python``)."""
 
 from __future__ import annotations
 
@@ -263,11 +263,15 @@ def main() -> int:
     width = max(len(row[0]) for row in rows)
     for label, value, target in rows:
         print(f"  {label.ljust(width)}  {value:>12}  {target}".rstrip())
+    missed = []
     if difference > TARGET_MS:
-        print(f"MISSED: --similar costs {difference:.1f} ms more (target {TARGET_MS:g} ms)",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    return 0
+        missed.append(f"--similar costs {difference:.1f} ms more (target {TARGET_MS:g} ms)")
+    fresh = similar_fresh - plain_fresh
+    if fresh > TARGET_MS:
+        missed.append(f"--similar adds {fresh:.1f} ms in a fresh process (target {TARGET_MS:g} ms)")
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0
 
 
 def _similar_check(report: dict[str, Any]) -> tuple[str, list[str]]:
