@@ -293,7 +293,7 @@ def _status_reason(response: requests.Response, url: str) -> str:
 class ProjectList:
     """Every project of an index, in the form of its cache file, queried where it lies.
 
-    The form is ASCII text, one line each, every line ending in a newline:
+    The form is text (ASCII for valid names), one line each, every line ending in a newline:
 
     * a header: the format, the number of names, where the keys start and the size in bytes;
     * the normal names, sorted (membership and ``starting_with``);
