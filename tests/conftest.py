@@ -25,3 +25,12 @@ def project_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "project"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture(autouse=True)
+def fresh_retry_after_allowance() -> None:
+    """Each test starts with a whole Retry-After allowance, as each command does: tests that
+    drive the uploader or the sessions directly share one process."""
+    from poetry_ado_plugin import http
+
+    http.reset_retry_after_budget()

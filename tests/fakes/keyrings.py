@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import threading
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -89,17 +89,33 @@ class RaisingKeyring(KeyringBackend):
 
 
 class HangingKeyring(KeyringBackend):
+    """A keyring that never answers, like a locked one waiting for an unlock prompt.
+
+    In-process tests call ``release()`` when done: the call that hangs holds a lock of Poetry's
+    (``functools.cached_property`` on Python < 3.12) that every later PasswordManager in the
+    process would wait for."""
+
     priority = 1
+    _released = threading.Event()
+
+    @classmethod
+    def release(cls) -> None:
+        """Let every hanging call return, and hang again from now on."""
+        released, cls._released = cls._released, threading.Event()
+        released.set()
+
+    def _hang(self) -> None:
+        self._released.wait(3600)
 
     def get_password(self, service: str, username: str) -> str | None:
-        time.sleep(3600)
+        self._hang()
         return None
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        time.sleep(3600)
+        self._hang()
 
     def delete_password(self, service: str, username: str) -> None:
-        time.sleep(3600)
+        self._hang()
 
 
 class WinVaultKeyring(FileKeyring):

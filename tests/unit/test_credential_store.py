@@ -53,6 +53,7 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[obj
 
     yield select
     keyring.set_keyring(previous)
+    HangingKeyring.release()
     if cache_clear:
         cache_clear()
 

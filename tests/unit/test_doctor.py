@@ -353,6 +353,7 @@ def hanging_keyring() -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(previous)
+        HangingKeyring.release()
 
 
 def test_a_hung_keyring_is_a_problem_within_the_timeout(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -760,8 +761,14 @@ def test_invalid_source_names(name: str, suggestion: str) -> None:
 
 @given(st.text(max_size=80))
 @settings(max_examples=200, deadline=None)
+@example("PYPI")
+@example("PyPI")
 def test_default_source_name_is_always_valid(feed_name: str) -> None:
     validate_source_name(default_source_name(feed_name))
+
+
+def test_a_feed_called_pypi_gets_a_name_poetry_does_not_reserve() -> None:
+    assert default_source_name("PyPI") == "pypi-feed"
 
 
 # --- property-based round trips -------------------------------------------------------------------
