@@ -358,12 +358,11 @@ def default_source_name(feed_name: str) -> str:
     Lower-cased, and every character outside a-z, 0-9 and '-' becomes '-'; runs are not
     collapsed, so distinct feeds keep distinct names where possible. Leading and trailing '-' are
     stripped because ``validate_source_name`` refuses them; a name with nothing left becomes
-    ``"ado-feed"``, and a feed called PyPI becomes ``"pypi-feed"`` (Poetry reserves ``pypi``), so
-    the result always passes ``validate_source_name``."""
+    ``"ado-feed"``. The result passes ``validate_source_name`` except for a feed called PyPI:
+    ``pypi`` is Poetry's, and add-feed asks for ``--name`` rather than picking another name."""
     lowered = feed_name.lower()
     name = "".join(c if ("a" <= c <= "z" or "0" <= c <= "9" or c == "-") else "-" for c in lowered)
-    name = name.strip("-") or "ado-feed"
-    return "pypi-feed" if name == "pypi" else name
+    return name.strip("-") or "ado-feed"
 
 
 def validate_source_name(name: str) -> None:
