@@ -141,11 +141,13 @@ class TokenCommand(AdoCommand):
         prompt = None
         hint = ""
         if allow_prompt:
-            if not self.io.is_interactive():
-                hint = ", or run without -n/--no-interaction to be asked for it"
-            elif not self._stdin().isatty():
+            # Standard input first: Poetry 2.0 also turns interaction off when it is not
+            # a terminal, and then -n is not what stands in the way.
+            if not self._stdin().isatty():
                 # A prompt on a pipe or a closed stdin (a CI step) would wait, or loop, forever.
                 hint = ", or run it in a terminal to be asked for it"
+            elif not self.io.is_interactive():
+                hint = ", or run without -n/--no-interaction to be asked for it"
             else:
                 prompt = self._prompt(target)
         token = find_token(

@@ -138,4 +138,8 @@ class AdoNamespaceCommand(StatusCommand):
     """``poetry ado`` on its own."""
 
     name = "ado"
+    description = (
+        "Show the Azure feed sources, their publish repositories and credentials, and the "
+        "poetry ado commands (poetry list ado lists them too)."
+    )
     hidden = True
