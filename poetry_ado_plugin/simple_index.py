@@ -87,18 +87,23 @@ def parse_project_page(body: str, content_type: str = "") -> tuple[IndexFile, ..
             document = None
         if isinstance(document, dict):
             return _json_files(document)
+    return tuple(IndexFile(filename, sha256) for filename, _href, sha256 in _html_links(body))
+
+
+def _html_links(body: str) -> list[tuple[str, str, str | None]]:
+    """(file name, href, sha256 from the fragment) for each link of an HTML project page."""
     parser = _LinkParser()
     parser.feed(body)
     parser.close()
-    files = []
+    links = []
     for href, text in parser.links:
         parts = urlsplit(href)
         filename = text or unquote(parts.path.rsplit("/", 1)[-1])
         if not filename:
             continue
         match = _SHA256.search(parts.fragment)
-        files.append(IndexFile(filename, match.group(1).lower() if match else None))
-    return tuple(files)
+        links.append((filename, href, match.group(1).lower() if match else None))
+    return links
 
 
 def _json_files(document: dict[str, object]) -> tuple[IndexFile, ...]:
@@ -129,16 +134,8 @@ def project_page_links(body: str, page_url: str) -> tuple[IndexLink, ...]:
     without their fragment: the URLs an installer downloads."""
     from urllib.parse import urljoin
 
-    parser = _LinkParser()
-    parser.feed(body)
-    parser.close()
-    links = []
-    for href, text in parser.links:
-        parts = urlsplit(href)
-        filename = text or unquote(parts.path.rsplit("/", 1)[-1])
-        if not filename or not parts.path:
-            continue
-        match = _SHA256.search(parts.fragment)
-        url = urljoin(page_url, href.split("#", 1)[0])
-        links.append(IndexLink(filename, url, match.group(1).lower() if match else None))
-    return tuple(links)
+    return tuple(
+        IndexLink(filename, urljoin(page_url, href.split("#", 1)[0]), sha256)
+        for filename, href, sha256 in _html_links(body)
+        if urlsplit(href).path
+    )
