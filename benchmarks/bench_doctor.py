@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import POETRY  # noqa: E402
+from benchmarks.common import configure_feed  # noqa: E402
 from benchmarks.common import isolated_environment  # noqa: E402
 from benchmarks.common import timed_run  # noqa: E402
 from tests.emulator import FeedEmulator  # noqa: E402
@@ -63,17 +63,7 @@ def bench(runs: int, latency: float) -> tuple[list[float], list[float], str]:
                 )
                 dependencies += f'{name} = {{ version = "*", source = "{source}" }}\n'
                 lock += _lock_entry(feed.index_url, source, name, stored.sha256)
-                for key, *value in (
-                    (f"http-basic.{source}", "bench", token),
-                    (f"repositories.{source}", feed.upload_url),
-                ):
-                    subprocess.run(
-                        [POETRY, "config", key, *value],
-                        cwd=project,
-                        env=env,
-                        check=True,
-                        capture_output=True,
-                    )
+                configure_feed(project, env, source, feed.upload_url, token)
             (project / "pyproject.toml").write_text(
                 '[project]\nname = "bench-app"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
                 f"{sources}\n[tool.poetry.dependencies]\n{dependencies}"

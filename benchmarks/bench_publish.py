@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import POETRY  # noqa: E402
+from benchmarks.common import configure_feed  # noqa: E402
 from benchmarks.common import isolated_environment  # noqa: E402
 from benchmarks.common import timed_run  # noqa: E402
 from tests.emulator import FeedEmulator  # noqa: E402
@@ -83,17 +83,7 @@ def bench(runs: int) -> tuple[list[float], list[float], int]:
                 dist = project / f"dist-{version}"
                 build_wheel(dist, PROJECT, version)
                 build_sdist(dist, PROJECT, version)
-            for key, *value in (
-                (f"http-basic.{SOURCE}", "bench", token),
-                (f"repositories.{SOURCE}", feed.upload_url),
-            ):
-                subprocess.run(
-                    [POETRY, "config", key, *value],
-                    cwd=project,
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                )
+            configure_feed(project, env, SOURCE, feed.upload_url, token)
 
             def ado(version: str) -> float:
                 return timed_run(

@@ -44,3 +44,17 @@ def timed_run(
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+def configure_feed(
+    project: Path, env: dict[str, str], source: str, upload_url: str, token: str
+) -> None:
+    """``poetry config`` the credential and the publish repository of ``source``, as login
+    would, in the isolated Poetry home of ``env``."""
+    for key, *value in (
+        (f"http-basic.{source}", "bench", token),
+        (f"repositories.{source}", upload_url),
+    ):
+        subprocess.run(
+            [POETRY, "config", key, *value], cwd=project, env=env, check=True, capture_output=True
+        )
