@@ -13,6 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 import dev
+from poetry_ado_plugin.pyproject import load_toml
 
 
 pytestmark = pytest.mark.packaging
@@ -141,9 +142,10 @@ def test_release_notes_task_reads_the_real_changelog() -> None:
             timeout=60,
         )
 
-    unreleased = run("Unreleased")
-    assert unreleased.returncode == 0, unreleased.stderr
-    assert unreleased.stdout.startswith("### ")
+    version = load_toml((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    current = run(version)  # the version pyproject.toml declares has its section
+    assert current.returncode == 0, current.stderr
+    assert "### Added" in current.stdout
     missing = run("v99.0.0")
     assert missing.returncode == 1
     assert missing.stdout == ""
