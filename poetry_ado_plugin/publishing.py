@@ -50,8 +50,6 @@ from poetry_ado_plugin.answers import read_answer
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.errors import FeedUrlError
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.feed import Feed
-from poetry_ado_plugin.feed import is_feed_url
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.http import DEFAULT_TIMEOUT
 from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
@@ -64,6 +62,8 @@ from poetry_ado_plugin.simple_index import IndexFile
 from poetry_ado_plugin.simple_index import filename_name_version
 from poetry_ado_plugin.simple_index import parse_project_page
 from poetry_ado_plugin.simple_index import same_version
+from poetry_ado_plugin.sources import AzureSource
+from poetry_ado_plugin.sources import azure_sources
 
 
 if TYPE_CHECKING:
@@ -121,17 +121,8 @@ class DistFileError(UsageError):
 # 1. Which feed, and where to upload
 
 
-class FeedSource(NamedTuple):
-    """A ``[[tool.poetry.source]]`` entry whose URL is an Azure Artifacts feed."""
-
-    name: str
-    url: str
-    feed: Feed
-
-    @property
-    def index_url(self) -> str:
-        """The feed's own index (never a view's): what the feed holds, promoted or not."""
-        return self.feed.without_view().index_url
+FeedSource = AzureSource
+"""A ``[[tool.poetry.source]]`` entry whose URL is an Azure Artifacts feed (``sources.py``)."""
 
 
 class SourceEntry(Protocol):
@@ -163,14 +154,6 @@ def project_sources(tool_poetry: Mapping[str, Any]) -> list[SourceRef]:
 def add_feed_command(source: FeedSource) -> str:
     """The add-feed command that (re)configures ``source`` and its publish repository."""
     return f"poetry ado add-feed {redact_credentials(source.url)} --name {source.name}"
-
-
-def azure_sources(sources: Iterable[SourceEntry]) -> list[FeedSource]:
-    found = []
-    for source in sources:
-        if source.url and is_feed_url(source.url):
-            found.append(FeedSource(source.name, source.url, parse_feed_url(source.url).feed))
-    return found
 
 
 def select_source(sources: Iterable[SourceEntry], name: str | None) -> FeedSource:

@@ -9,7 +9,6 @@ from cleo.helpers import option
 from cleo.io.outputs.output import Type as OutputType
 from cleo.io.outputs.output import Verbosity
 
-from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.errors import UsageError
 
 
@@ -54,30 +53,11 @@ def write_json(command: AdoCommand, text: str) -> None:
     )
 
 
-def load_project(command: AdoCommand) -> Poetry:
-    """The project, or one line saying why Poetry cannot read it."""
-    from poetry.core.pyproject.exceptions import PyProjectError as PoetryPyProjectError
-
-    try:
-        return command.poetry
-    except (RuntimeError, PoetryPyProjectError) as error:
-        lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
-        if lines and lines[0].startswith("Poetry could not find a pyproject.toml"):
-            raise PyprojectError(
-                f"no pyproject.toml in {command.project_directory()} or its parents: run the "
-                "command in your project's directory or pass -C/--directory"
-            ) from None
-        head = lines[0].rstrip(":") if lines else "invalid pyproject.toml"
-        raise PyprojectError(
-            f"{head}; fix pyproject.toml (poetry check lists every problem)"
-        ) from None
-
-
 def select_feed(poetry: Poetry, name: str | None, command_name: str) -> FeedSource:
     """The Azure feed source ``--feed`` names, or the project's only one."""
-    from poetry_ado_plugin.publishing import azure_sources
     from poetry_ado_plugin.publishing import project_sources
     from poetry_ado_plugin.publishing import select_source
+    from poetry_ado_plugin.sources import azure_sources
 
     sources = project_sources(poetry.local_config)
     if name is None:

@@ -24,6 +24,7 @@ from poetry_ado_plugin.redact import safe_text
 
 if TYPE_CHECKING:
     from cleo.io.io import IO
+    from poetry.poetry import Poetry
 
 
 class AdoCommand(Command):
@@ -85,6 +86,26 @@ class AdoCommand(Command):
                     f"{what} contains a line break or another control character: pass it "
                     "without one"
                 )
+
+    def load_poetry(self) -> Poetry:
+        """The project, or one line saying why Poetry cannot read it (Poetry's own error lists
+        every problem on lines of their own)."""
+        from poetry.core.pyproject.exceptions import PyProjectError as PoetryPyProjectError
+
+        try:
+            return self.poetry
+        except (RuntimeError, PoetryPyProjectError) as error:
+            lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
+            if lines and lines[0].startswith("Poetry could not find a pyproject.toml"):
+                raise PyprojectError(
+                    f"no pyproject.toml in {self.project_directory()} or its parents: run the "
+                    "command in your project's directory or pass -C/--directory"
+                ) from None
+            head, details = (lines[0].rstrip(":"), lines[1:]) if lines else ("invalid", [])
+            said = f": {'; '.join(details)}" if details else ""
+            raise PyprojectError(
+                f"{head}{said}; fix pyproject.toml (poetry check lists every problem)"
+            ) from None
 
     def project_directory(self) -> Path:
         """The directory given with -P/--project, else the working directory (after -C)."""

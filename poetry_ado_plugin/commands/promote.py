@@ -8,7 +8,6 @@ from cleo.helpers import option
 
 from poetry_ado_plugin.commands._feed_api import feed_option
 from poetry_ado_plugin.commands._feed_api import format_option
-from poetry_ado_plugin.commands._feed_api import load_project
 from poetry_ado_plugin.commands._feed_api import open_client
 from poetry_ado_plugin.commands._feed_api import output_format
 from poetry_ado_plugin.commands._feed_api import select_feed
@@ -52,7 +51,7 @@ Exit codes: 0 promoted or already there, 1 on an error (unknown version or view,
         view = self.option("view")
         if not view:
             raise UsageError("--view is required: name the view to promote to, e.g. --view Release")
-        poetry = load_project(self)
+        poetry = self.load_poetry()
         if not poetry.is_package_mode:
             raise UsageError(
                 "the project is not a package (package-mode = false): nothing to promote"

@@ -9,7 +9,6 @@ from cleo.helpers import option
 
 from poetry_ado_plugin.commands._feed_api import feed_option
 from poetry_ado_plugin.commands._feed_api import format_option
-from poetry_ado_plugin.commands._feed_api import load_project
 from poetry_ado_plugin.commands._feed_api import open_client
 from poetry_ado_plugin.commands._feed_api import output_format
 from poetry_ado_plugin.commands._feed_api import select_feed
@@ -77,7 +76,7 @@ Exit codes: 0 done (also when nothing needed changing), 1 on an error or when no
 
     def run_command(self) -> int:
         chosen = output_format(self)
-        poetry = load_project(self)
+        poetry = self.load_poetry()
         source = select_feed(poetry, self.option("feed"), "poetry ado protect")
         names = list(self.argument("package") or [])
         if not names and poetry.is_package_mode:

@@ -12,7 +12,6 @@ from cleo.io.outputs.output import Verbosity
 from poetry_ado_plugin.commands._feed_api import after_publish
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import AdoError
-from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
-    from poetry.poetry import Poetry
 
     from poetry_ado_plugin.publishing import FeedProject
 
@@ -129,7 +127,7 @@ everything was uploaded or skipped, 1 otherwise."""
     def run_command(self) -> int:
         from poetry.publishing.publisher import Publisher
 
-        poetry = self._load_poetry()
+        poetry = self.load_poetry()
         if not poetry.is_package_mode:
             raise UsageError(
                 "publishing is not possible in non-package mode (package-mode = false)"
@@ -235,26 +233,6 @@ everything was uploaded or skipped, 1 otherwise."""
             first_version=not feed_project.files,
         )
         return 0
-
-    def _load_poetry(self) -> Poetry:
-        """The project, or one line saying why Poetry cannot read it (Poetry's own error lists
-        every problem on lines of their own)."""
-        from poetry.core.pyproject.exceptions import PyProjectError as PoetryPyProjectError
-
-        try:
-            return self.poetry
-        except (RuntimeError, PoetryPyProjectError) as error:
-            lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
-            if lines and lines[0].startswith("Poetry could not find a pyproject.toml"):
-                raise PyprojectError(
-                    f"no pyproject.toml in {self.project_directory()} or its parents: run the "
-                    "command in your project's directory or pass -C/--directory"
-                ) from None
-            head, details = (lines[0].rstrip(":"), lines[1:]) if lines else ("invalid", [])
-            said = f": {'; '.join(details)}" if details else ""
-            raise PyprojectError(
-                f"{head}{said}; fix pyproject.toml (poetry check lists every problem)"
-            ) from None
 
     def _build(self, dist_dir: Path) -> int:
         """``poetry build --output DIR``. cleo's ``call()`` would re-parse one string with a

@@ -9,7 +9,6 @@ from cleo.helpers import option
 
 from poetry_ado_plugin.commands._feed_api import feed_option
 from poetry_ado_plugin.commands._feed_api import format_option
-from poetry_ado_plugin.commands._feed_api import load_project
 from poetry_ado_plugin.commands._feed_api import open_client
 from poetry_ado_plugin.commands._feed_api import output_format
 from poetry_ado_plugin.commands._feed_api import select_feed
@@ -51,7 +50,7 @@ Exit codes: 0 listed (also when the feed has no such package), 1 on an error."""
 
     def run_command(self) -> int:
         chosen = output_format(self)
-        poetry = load_project(self)
+        poetry = self.load_poetry()
         own_name = poetry.package.pretty_name if poetry.is_package_mode else None
         name = self.argument("package") or own_name
         if not name:
