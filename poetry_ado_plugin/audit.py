@@ -12,7 +12,6 @@ Pure: it reads plain data (``PyprojectDocument.data``, a parsed poetry.lock)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -26,6 +25,8 @@ from poetry_ado_plugin.errors import PyprojectError
 from poetry_ado_plugin.feed import is_feed_url
 from poetry_ado_plugin.names import normalize
 from poetry_ado_plugin.pyproject import load_toml
+from poetry_ado_plugin.sources import AzureSource
+from poetry_ado_plugin.sources import azure_sources
 
 
 if TYPE_CHECKING:
@@ -34,16 +35,7 @@ if TYPE_CHECKING:
 
 PYPROJECT = "pyproject.toml"
 LOCK = "poetry.lock"
-# Poetry 2 treats a source without a priority as primary.
-DEFAULT_PRIORITY = "primary"
 EXPOSED_PRIORITIES = frozenset({"primary", "supplemental"})
-
-
-@dataclass(frozen=True)
-class FeedSource:
-    name: str
-    url: str
-    priority: str
 
 
 @dataclass(frozen=True)
@@ -70,16 +62,9 @@ class PrivateDependency:
         return not self.pinned and self.source_priority in EXPOSED_PRIORITIES
 
 
-def feed_sources(
-    sources: Iterable[Source], *, is_feed: Callable[[str], bool] = is_feed_url
-) -> dict[str, FeedSource]:
+def feed_sources(sources: Iterable[Source]) -> dict[str, AzureSource]:
     """The Azure feed sources of a project, by lower-cased name (Poetry matches names so)."""
-    found: dict[str, FeedSource] = {}
-    for source in sources:
-        if source.url and is_feed(source.url):
-            priority = (source.modern_priority or DEFAULT_PRIORITY).lower()
-            found[source.name.lower()] = FeedSource(source.name, source.url, priority)
-    return found
+    return {source.name.lower(): source for source in azure_sources(sources)}
 
 
 def declared_dependencies(data: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
@@ -124,11 +109,9 @@ def find_private_dependencies(
     pyproject_data: Mapping[str, Any],
     sources: Iterable[Source],
     lock_data: Mapping[str, Any] | None = None,
-    *,
-    is_feed: Callable[[str], bool] = is_feed_url,
 ) -> list[PrivateDependency]:
     """Every dependency that comes from an Azure feed source, sorted by normal name."""
-    feeds = feed_sources(sources, is_feed=is_feed)
+    feeds = feed_sources(sources)
     found: dict[str, _Found] = {}
 
     for name, group, value in declared_dependencies(pyproject_data):
@@ -151,7 +134,7 @@ def find_private_dependencies(
             continue
         url, reference = source.get("url"), source.get("reference")
         feed = feeds.get(reference.lower()) if isinstance(reference, str) else None
-        if feed is None and not (isinstance(url, str) and is_feed(url)):
+        if feed is None and not (isinstance(url, str) and is_feed_url(url)):
             continue
         entry = found.setdefault(
             normalize(locked_name),

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from poetry_ado_plugin.errors import AzureCliError
 from poetry_ado_plugin.errors import CredentialError
 
 
@@ -58,10 +59,6 @@ class AccessToken:
 
     def __str__(self) -> str:
         return f"<Azure CLI access token, expires {format_expiry(self.expires_on)}>"
-
-
-class AzureCliError(CredentialError):
-    """The Azure CLI is missing, not logged in, or answered something unexpected."""
 
 
 _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")

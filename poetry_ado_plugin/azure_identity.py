@@ -16,15 +16,11 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from poetry_ado_plugin.errors import CredentialError
+from poetry_ado_plugin.errors import AzureIdentityError
 
 
 INSTALL_COMMAND = "poetry self add 'poetry-ado-plugin[azure-identity]'"
 SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
-
-
-class AzureIdentityError(CredentialError):
-    """azure-identity is missing, or none of its credentials gave a token."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from poetry_ado_plugin.feed import Feed
+    from poetry_ado_plugin.sources import AzureSource
 
 
 DEFAULT_USERNAME = "azure"
@@ -345,12 +346,10 @@ def find_nuget_token(feed: Feed, environ: Mapping[str, str]) -> Token | None:
 
 
 def _feed_of(url: str) -> Feed | None:
-    from poetry_ado_plugin.feed import parse_feed_url
+    from poetry_ado_plugin.feed import Feed
 
-    try:
-        return parse_feed_url(url).feed.without_view()
-    except FeedUrlError:
-        return None
+    feed = Feed.parse_or_none(url)
+    return None if feed is None else feed.without_view()
 
 
 def find_pip_credential(feed: Feed, environ: Mapping[str, str]) -> Token | None:
@@ -432,9 +431,8 @@ def find_pypirc_credential(feed: Feed, environ: Mapping[str, str]) -> Token | No
 
 def find_endpoint_credential(feed: Feed, environ: Mapping[str, str]) -> Token | None:
     """The entry of the endpoint-credentials JSON whose endpoint is this feed (any view)."""
-    from poetry_ado_plugin.feed import parse_feed_url
+    from poetry_ado_plugin.feed import Feed
 
-    wanted = feed.without_view()
     for variable in ENDPOINT_VARIABLES:
         raw = environ.get(variable, "")
         if not raw.strip():
@@ -444,11 +442,10 @@ def find_endpoint_credential(feed: Feed, environ: Mapping[str, str]) -> Token | 
             password = entry.get("password")
             if not isinstance(endpoint, str) or not isinstance(password, str):
                 continue
-            try:
-                candidate = parse_feed_url(endpoint).feed.without_view()
-            except FeedUrlError:
+            candidate = Feed.parse_or_none(endpoint)
+            if candidate is None or not candidate.is_same_feed_ignoring_view(feed):
                 continue
-            if not candidate.is_same_feed(wanted) or not password.strip():
+            if not password.strip():
                 continue
             username = entry.get("username")
             if isinstance(username, str) and username.strip():
@@ -480,70 +477,43 @@ def _endpoint_entries(raw: str, variable: str) -> list[dict[str, Any]]:
 # --- which feed -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FeedTarget:
-    """The source/repository name a credential is stored under, and its feed."""
+def resolve_target(name: str | None, pyproject: Path | None, command: str) -> AzureSource:
+    """The feed a credential for ``name`` is stored under (the project's single Azure feed
+    source when None).
 
-    name: str
-    feed: Feed
-    # Where the feed was found: "pyproject.toml" or "Poetry's config".
-    found_in: str
-
-
-def resolve_target(name: str | None, pyproject: Path | None, command: str) -> FeedTarget:
-    """The feed for ``name`` (or the project's single Azure feed source when None).
-
-    Inside a project the sources in pyproject.toml decide; outside one, ``name`` is required
-    and the feed comes from Poetry's ``repositories.<name>.url`` (an upload URL)."""
-    from poetry_ado_plugin.feed import parse_feed_url
+    Inside a project the sources in pyproject.toml decide; a name that is no source there, or
+    a command outside a project, takes the feed from Poetry's ``repositories.<name>.url`` (an
+    upload URL)."""
+    from poetry_ado_plugin.sources import named_azure_source
+    from poetry_ado_plugin.sources import select_azure_source
 
     if pyproject is not None:
         from poetry_ado_plugin.pyproject import PyprojectDocument
 
-        feeds: dict[str, Feed] = {}
-        others: set[str] = set()
-        for source in PyprojectDocument.read(pyproject).sources():
-            try:
-                feeds[source.name] = parse_feed_url(source.url or "").feed
-            except FeedUrlError:
-                others.add(source.name)
+        sources = PyprojectDocument.read(pyproject).sources()
         if name is None:
-            if len(feeds) == 1:
-                (only,) = feeds.items()
-                return FeedTarget(only[0], only[1], "pyproject.toml")
-            if not feeds:
-                raise UsageError(
-                    f"{pyproject} has no Azure Artifacts feed source: add one with "
-                    "`poetry ado add-feed <feed URL>`, or name a configured repository: "
-                    f"`poetry ado {command} NAME`"
-                )
-            listed = ", ".join(sorted(feeds))
-            raise UsageError(
-                f"{pyproject} has several Azure Artifacts feed sources ({listed}): name one, "
-                f"e.g. `poetry ado {command} {sorted(feeds)[0]}`"
-            )
-        # Poetry matches source names case-insensitively; the credential takes the spelling
-        # of the file, which is what Poetry looks it up by.
-        spelled = {source_name.casefold(): source_name for source_name in feeds}
-        if name.casefold() in spelled:
-            name = spelled[name.casefold()]
-            return FeedTarget(name, feeds[name], "pyproject.toml")
-        if name.casefold() in {other.casefold() for other in others}:
-            raise UsageError(
-                f"source '{name}' in {pyproject} is not an Azure Artifacts feed: "
-                "`poetry ado` only manages Azure Artifacts feeds"
-            )
-
-    if name is None:
+            return select_azure_source(sources, None, command=f"poetry ado {command}")
+        # The credential takes the file's spelling of the name: Poetry looks it up by that.
+        found = named_azure_source(sources, name)
+        if found is not None:
+            return found
+    elif name is None:
         raise UsageError(
             f"no pyproject.toml here: name the feed's repository, `poetry ado {command} NAME`, "
             "or run the command in your project's directory (or with -C)"
         )
+    assert name is not None
+    return _configured_repository(name, in_project=pyproject is not None)
+
+
+def _configured_repository(name: str, *, in_project: bool) -> AzureSource:
+    from poetry_ado_plugin.feed import parse_feed_url
     from poetry_ado_plugin.poetry_config import get_repository_url
+    from poetry_ado_plugin.sources import AzureSource
 
     url = get_repository_url(name)
     if url is None:
-        where = "neither a source in pyproject.toml nor" if pyproject is not None else "not"
+        where = "neither a source in pyproject.toml nor" if in_project else "not"
         raise UsageError(
             f"'{name}' is {where} a repository in Poetry's config: add the feed with "
             f"`poetry ado add-feed <feed URL> --name {name}` first"
@@ -551,11 +521,12 @@ def resolve_target(name: str | None, pyproject: Path | None, command: str) -> Fe
     try:
         feed = parse_feed_url(url).feed
     except FeedUrlError as error:
+        # The parser's reason says what to fix in the setting.
         raise UsageError(
             f"repositories.{name}.url in Poetry's config is not an Azure Artifacts feed URL "
             f"({error}); fix it with `poetry ado add-feed`"
         ) from None
-    return FeedTarget(name, feed.without_view(), "Poetry's config")
+    return AzureSource(name, url, feed.without_view())
 
 
 def token_expiry(token: str) -> int | None:

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     import requests
+    from poetry.config.config import Config
 
     from poetry_ado_plugin.feed import Feed
+    from poetry_ado_plugin.sources import AzureSource
 
 
 __all__ = [
@@ -254,6 +256,25 @@ class DevOpsClient:
             self._session.auth = (username, token)
         self._session.verify = verify
         self._session.cert = cert
+
+    @classmethod
+    def for_source(cls, config: Config, source: AzureSource) -> DevOpsClient:
+        """A client for ``source``'s feed with the credential and TLS settings Poetry has for
+        it (what ``poetry ado login`` stored)."""
+        from poetry_ado_plugin.publishing.target import feed_credentials
+        from poetry_ado_plugin.publishing.target import feed_tls
+
+        username, token = feed_credentials(config, source.name)
+        verify, cert = feed_tls(config, source.name)
+        return cls(
+            source.feed,
+            username,
+            token,
+            source=source.name,
+            source_url=source.url,
+            verify=verify,
+            cert=cert,
+        )
 
     def close(self) -> None:
         if self._owned:

@@ -628,8 +628,8 @@ def _netrc(item: SourceStatus, environ: Mapping[str, str], home: Path) -> list[F
 
 def _on_prem_fit(source: _Source, pyproject: Path | None) -> list[Finding]:
     """Azure DevOps Server takes Metadata-Version 2.1 at most; poetry-core writes newer."""
-    from poetry_ado_plugin.publishing import COMPAT_METADATA_VERSION
-    from poetry_ado_plugin.publishing import SERVER_METADATA_VERSIONS
+    from poetry_ado_plugin.publishing.metadata_compat import COMPAT_METADATA_VERSION
+    from poetry_ado_plugin.publishing.metadata_compat import SERVER_METADATA_VERSIONS
 
     if source.report.hosted or pyproject is None:
         return []
@@ -991,8 +991,8 @@ class _SourceChecks:
         return word(self._result(key))
 
     def _read_finding(self, outcome: Any) -> Finding:
-        from poetry_ado_plugin.verify import NoFeedAccessError
-        from poetry_ado_plugin.verify import TokenRejectedError
+        from poetry_ado_plugin.errors import NoFeedAccessError
+        from poetry_ado_plugin.errors import TokenRejectedError
 
         login = f"poetry ado login {self.name}"
         if outcome is None:

@@ -42,6 +42,34 @@ class FeedResponseError(AdoError):
     """The feed answered with an error; the message decodes it."""
 
 
+class AzureCliError(CredentialError):
+    """The Azure CLI is missing, not logged in, or answered something unexpected."""
+
+
+class AzureIdentityError(CredentialError):
+    """azure-identity is missing, or none of its credentials gave a token."""
+
+
+class TokenRejectedError(CredentialError):
+    """401/203/sign-in redirect: the feed did not accept the token."""
+
+
+class NoFeedAccessError(CredentialError):
+    """403: the identity is valid but may not read the feed."""
+
+
+class NameProblemError(AdoError):
+    """check-name's basic checks found a problem with the project's name."""
+
+
+class DistFileError(UsageError):
+    """A file in dist/ that cannot be published as the project's current version."""
+
+
+class VersionExistsError(FeedResponseError):
+    """The feed already has (or once had) this version's files."""
+
+
 class Interrupted(AdoError):
     """Ctrl-C or SIGTERM ended the command; it exits 128 + the signal number, as a shell would."""
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poetry_ado_plugin import files
-from poetry_ado_plugin.errors import FeedUrlError
 from poetry_ado_plugin.errors import SourceConflictError
+from poetry_ado_plugin.feed import Feed
 from poetry_ado_plugin.feed import default_source_name
-from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.feed import validate_source_name
 from poetry_ado_plugin.http import redact_credentials
 from poetry_ado_plugin.poetry_config import RepositoryChange
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from pathlib import Path
 
-    from poetry_ado_plugin.feed import Feed
     from poetry_ado_plugin.pyproject import Migration
     from poetry_ado_plugin.pyproject import SourceChange
 
@@ -79,7 +77,7 @@ def plan_feed_setup(
     existing = {source.name.lower(): source for source in document.sources()}
     for key, source in existing.items():
         # A view reads the same packages, so it is the same feed here.
-        if key != name.lower() and source.url and _points_at(source.url, feed.without_view()):
+        if key != name.lower() and source.url and _points_at(source.url, feed):
             raise SourceConflictError(
                 f"source '{source.name}' already points at this feed: use --name {source.name} "
                 "to update it, or remove it first with `poetry source remove "
@@ -118,7 +116,7 @@ def refuse_taking_over(repository: RepositoryChange, feed: Feed, *, fix: str) ->
     """Refuse to repoint ``repositories.NAME.url`` when it names another feed (any view of
     ``feed`` is the same feed)."""
     old = repository.old_url
-    if old is None or _points_at(old, feed.without_view()):
+    if old is None or _points_at(old, feed):
         return
     raise SourceConflictError(
         f"Poetry's repository '{repository.name}' already points at another feed "
@@ -142,8 +140,7 @@ def apply_feed_setup(setup: FeedSetup) -> None:
 
 def _points_at(url: str, feed: Feed, *, exactly: bool = False) -> bool:
     """Whether ``url`` names ``feed``; views of it count too unless ``exactly``."""
-    try:
-        found = parse_feed_url(url).feed
-    except FeedUrlError:
+    found = Feed.parse_or_none(url)
+    if found is None:
         return False
-    return found.is_same_feed(feed) if exactly else found.without_view().is_same_feed(feed)
+    return found.is_same_feed(feed) if exactly else found.is_same_feed_ignoring_view(feed)

@@ -255,6 +255,133 @@ def _run(
     )
 
 
+def build_request(
+    *,
+    names: Iterable[str],
+    prefix: str | None,
+    index_url: str | None,
+    similar: bool,
+    audit: bool,
+    pyproject: Path | None,
+    cache_dir: Path | None,
+) -> CheckRequest:
+    """check-name's request from its arguments: the names (default: the project's), the
+    prefix (``--prefix``, else ``[tool.poetry-ado] prefix``), and with ``audit`` the private
+    dependencies of ``pyproject`` and their feeds' upstream settings. pyproject.toml is read
+    only when one of them needs it."""
+    from poetry_ado_plugin.audit import find_private_dependencies
+    from poetry_ado_plugin.audit import read_lock
+    from poetry_ado_plugin.errors import UsageError
+    from poetry_ado_plugin.public_index import index_root
+    from poetry_ado_plugin.pyproject import PyprojectDocument
+    from poetry_ado_plugin.pyproject import configured_prefix
+    from poetry_ado_plugin.pyproject import project_name
+
+    chosen = list(names)
+    document = None
+    if (not chosen or prefix is None or audit) and pyproject is not None:
+        document = PyprojectDocument.read(pyproject)
+    data = document.data if document is not None else {}
+
+    if not chosen:
+        found = project_name(data) if document is not None else None
+        if found is None:
+            where = "in pyproject.toml" if document is not None else "(no pyproject.toml found)"
+            raise UsageError(
+                f"no NAME given and no project name {where}: pass the names to check, "
+                "e.g. poetry ado check-name acme-tools"
+            )
+        chosen = [found]
+
+    parsed = origin = None
+    if prefix is not None:
+        parsed, origin = Prefix.parse(prefix, origin="--prefix"), "--prefix"
+    elif (configured := configured_prefix(data)) is not None:
+        origin = "pyproject.toml"
+        parsed = Prefix.parse(configured, origin="[tool.poetry-ado] prefix in pyproject.toml")
+
+    dependencies = upstreaming = None
+    if audit and document is not None:
+        lock = read_lock(document.path)
+        dependencies = tuple(find_private_dependencies(data, document.sources(), lock))
+        upstreaming = read_upstreaming(dependencies)
+
+    return CheckRequest(
+        names=tuple(chosen),
+        prefix=parsed,
+        prefix_origin=origin or "--prefix",
+        index_url=index_root(DEFAULT_INDEX_URL if index_url is None else index_url),
+        similar=similar,
+        dependencies=dependencies,
+        cache_dir=cache_dir,
+        upstreaming=upstreaming,
+    )
+
+
+def read_upstreaming(dependencies: tuple[PrivateDependency, ...]) -> dict[str, UpstreamingRead]:
+    """Each private dependency's upstream setting, read with the credential stored for its
+    source (as ``poetry ado publish`` reads it); without one, nothing is sent."""
+    from poetry.config.config import Config
+
+    from poetry_ado_plugin.devops_api import DevOpsClient
+    from poetry_ado_plugin.errors import UsageError
+    from poetry_ado_plugin.feed import Feed
+    from poetry_ado_plugin.releases import read_dependency_settings
+    from poetry_ado_plugin.sources import AzureSource
+
+    config = Config.create()
+
+    def open_client(dependency: PrivateDependency) -> DevOpsClient:
+        url = dependency.source_url
+        feed = Feed.parse_or_none(url) if url is not None else None
+        if url is None or feed is None:
+            raise UsageError(f"source {dependency.source} is not in pyproject.toml")
+        if config.get(f"repositories.{dependency.source}.url") is None:
+            # In memory only, as Poetry's Factory does for a project's sources: the
+            # credential of a name is looked up among the configured repositories.
+            config.merge({"repositories": {dependency.source: {"url": url}}})
+        return DevOpsClient.for_source(config, AzureSource(dependency.source, url, feed))
+
+    return read_dependency_settings(dependencies, open_client)
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    """What publish needs of check-name's basic checks on one name."""
+
+    index_url: str
+    problems: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
+
+
+def check_project_name(
+    name: str,
+    *,
+    prefix: str | None,
+    prefix_origin: str = "[tool.poetry-ado] prefix in pyproject.toml",
+    index_url: str | None = None,
+    index: PublicIndex | None = None,
+) -> NameCheck:
+    """check-name's basic checks on ``name``: valid, prefix, standard library, public index."""
+    from poetry_ado_plugin.public_index import index_root
+
+    request = CheckRequest(
+        names=(name,),
+        prefix=Prefix.parse(prefix, origin=prefix_origin) if prefix is not None else None,
+        prefix_origin=prefix_origin,
+        index_url=index_root(index_url or DEFAULT_INDEX_URL),
+        similar=False,
+        cache_dir=None,
+    )
+    report = run_checks(request, index=index)
+    findings = list(report.findings())
+    return NameCheck(
+        index_url=report.index_url,
+        problems=tuple(f.reason for f in findings if f.verdict is Verdict.PROBLEM),
+        unchecked=tuple(f.reason for f in findings if f.verdict is Verdict.UNCHECKED),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # One name
 

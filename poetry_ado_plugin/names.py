@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from packaging.utils import canonicalize_name
+
 from poetry_ado_plugin.errors import UsageError
 
 
 # PEP 508 (and warehouse's PROJECT_NAME_RE). \Z, not $: "foo\n" is not a name.
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
-_SEPARATORS = re.compile(r"[-_.]+")
 # A prefix may end in a separator ("kpv-"), so it is checked with its own pattern.
 _VALID_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9._-]*\Z", re.IGNORECASE)
 # warehouse's ultranormalize_name(): drop separators, l/L/i/I -> 1, o/O -> 0, then lower-case.
@@ -32,8 +33,8 @@ def is_valid_name(name: str) -> bool:
 
 
 def normalize(name: str) -> str:
-    """PEP 503 normal form (what ``packaging.utils.canonicalize_name`` returns for a valid name)."""
-    return _SEPARATORS.sub("-", name).lower()
+    """PEP 503 normal form."""
+    return canonicalize_name(name)
 
 
 def ultranormalize(name: str) -> str:

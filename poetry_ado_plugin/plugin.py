@@ -1,5 +1,11 @@
 """Entry point. Poetry imports this module on every run, so it imports nothing Poetry has not
-already imported: each command module is imported only when that command runs."""
+already imported: each command module is imported only when that command is built.
+
+The import rule of command modules: ``poetry list`` and ``poetry ado --help`` build every
+command, so at module level a command module imports only the standard library, cleo,
+``poetry.console``, and of this package ``commands.*``, ``errors`` and ``redact``. The core it
+runs (and requests, Poetry's publisher) is imported inside the method that uses it.
+``tests/unit/test_architecture.py`` holds every command module to it."""
 
 from __future__ import annotations
 

@@ -27,22 +27,28 @@ class IndexFile:
 
     @property
     def version(self) -> str | None:
-        """The version the file name says, as written; None for a name that is not a wheel or
-        sdist."""
+        """The version the file name says; None for a name that is not a wheel or sdist."""
         parsed = filename_name_version(self.filename)
         return parsed[1] if parsed else None
 
 
 def filename_name_version(filename: str) -> tuple[str, str] | None:
-    """(name, version) from a wheel or sdist file name, as written; None for anything else."""
-    if filename.endswith(".whl"):
-        parts = filename[: -len(".whl")].split("-")
-        return (parts[0], parts[1]) if len(parts) in (5, 6) and parts[0] and parts[1] else None
-    for suffix in (".tar.gz", ".zip"):
-        if filename.endswith(suffix):
-            name, sep, version = filename[: -len(suffix)].rpartition("-")
-            return (name, version) if sep and name and version else None
-    return None
+    """(normal name, version) from a wheel or sdist file name, parsed by ``packaging`` as pip
+    parses it; None for anything else, or a name or version ``packaging`` refuses."""
+    from packaging.utils import InvalidSdistFilename
+    from packaging.utils import InvalidWheelFilename
+    from packaging.utils import parse_sdist_filename
+    from packaging.utils import parse_wheel_filename
+    from packaging.version import InvalidVersion
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return str(name), str(version)
 
 
 def same_version(a: str, b: str) -> bool:

@@ -59,10 +59,7 @@ def gather(pyproject: Path | None, config: Config) -> Status:
     if pyproject is not None:
         from poetry_ado_plugin.pyproject import PyprojectDocument
 
-        entries: list[Any] = [
-            {"name": s.name, "url": s.url, "priority": s.modern_priority}
-            for s in PyprojectDocument.read(pyproject).sources()
-        ]
+        entries: list[Any] = list(PyprojectDocument.read(pyproject).sources())
     else:
         repositories = config.get("repositories") or {}
         entries = [

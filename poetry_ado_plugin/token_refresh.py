@@ -119,13 +119,11 @@ def refresh(name: str, config: Config | None = None, *, write: bool = False) -> 
         scope = WRITE_SCOPE
     feed = None
     if scope is not None:
-        from poetry_ado_plugin.errors import FeedUrlError
-        from poetry_ado_plugin.feed import parse_feed_url
+        from poetry_ado_plugin.feed import Feed
 
-        try:
-            feed = parse_feed_url(record.feed_url or "").feed
-        except FeedUrlError:
-            raise CredentialError("the expiry record names no feed") from None
+        feed = Feed.parse_or_none(record.feed_url or "")
+        if feed is None:
+            raise CredentialError("the expiry record names no feed")
     if feed is None:
         from poetry_ado_plugin import redact
         from poetry_ado_plugin.session_tokens import entra_token

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from poetry_ado_plugin.errors import CredentialError
 from poetry_ado_plugin.errors import FeedResponseError
+from poetry_ado_plugin.errors import NoFeedAccessError
+from poetry_ado_plugin.errors import TokenRejectedError
 
 
 if TYPE_CHECKING:
@@ -38,14 +39,6 @@ if TYPE_CHECKING:
 # project. Its page is a 404 "Cannot find the package" on every feed, which proves that the
 # token was accepted and that the feed exists.
 PROBE_PACKAGE = "poetry-ado-plugin-login-check"
-
-
-class TokenRejectedError(CredentialError):
-    """401/203/sign-in redirect: the feed did not accept the token."""
-
-
-class NoFeedAccessError(CredentialError):
-    """403: the identity is valid but may not read the feed."""
 
 
 def probe_url(feed: Feed) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from poetry_ado_plugin.commands.base import AdoCommand
     from poetry_ado_plugin.devops_api import DevOpsClient
-    from poetry_ado_plugin.publishing import FeedSource
+    from poetry_ado_plugin.sources import AzureSource
 
 
 FORMATS = ("text", "json")
@@ -53,52 +53,25 @@ def write_json(command: AdoCommand, text: str) -> None:
     )
 
 
-def select_feed(poetry: Poetry, name: str | None, command_name: str) -> FeedSource:
+def select_feed(poetry: Poetry, name: str | None, command_name: str) -> AzureSource:
     """The Azure feed source ``--feed`` names, or the project's only one."""
-    from poetry_ado_plugin.publishing import project_sources
-    from poetry_ado_plugin.publishing import select_source
-    from poetry_ado_plugin.sources import azure_sources
+    from poetry_ado_plugin.sources import select_azure_source
 
-    sources = project_sources(poetry.local_config)
-    if name is None:
-        feeds = azure_sources(sources)
-        if not feeds:
-            raise UsageError(
-                "pyproject.toml has no Azure Artifacts feed source: add one with "
-                f"poetry ado add-feed, then run {command_name} again"
-            )
-        if len(feeds) > 1:
-            names = ", ".join(f.name for f in feeds)
-            raise UsageError(
-                f"pyproject.toml has {len(feeds)} Azure feed sources ({names}): name one with "
-                f"--feed, e.g. {command_name} --feed {feeds[0].name}"
-            )
-    return select_source(sources, name)
+    entries = poetry.local_config.get("source") or []
+    return select_azure_source(entries, name, command=command_name, option="--feed")
 
 
-def open_client(poetry: Poetry, source: FeedSource) -> DevOpsClient:
+def open_client(poetry: Poetry, source: AzureSource) -> DevOpsClient:
     """A REST client for ``source``'s feed with the stored credential (what login stored)."""
     from poetry_ado_plugin.devops_api import DevOpsClient
-    from poetry_ado_plugin.publishing import feed_credentials
-    from poetry_ado_plugin.publishing import feed_tls
 
-    username, token = feed_credentials(poetry.config, source.name)
-    verify, cert = feed_tls(poetry.config, source.name)
-    return DevOpsClient(
-        source.feed,
-        username,
-        token,
-        source=source.name,
-        source_url=source.url,
-        verify=verify,
-        cert=cert,
-    )
+    return DevOpsClient.for_source(poetry.config, source)
 
 
 def after_publish(
     command: AdoCommand,
     poetry: Poetry,
-    source: FeedSource,
+    source: AzureSource,
     name: str,
     version: str,
     *,

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
 
-    from poetry_ado_plugin.credentials import FeedTarget
     from poetry_ado_plugin.credentials import Token
     from poetry_ado_plugin.credentials import TokenRequest
+    from poetry_ado_plugin.sources import AzureSource
 
 
 NAME_ARGUMENT: Argument = argument(
@@ -92,7 +92,7 @@ TOKEN_OPTIONS: list[Option] = [
 
 
 class TokenCommand(AdoCommand):
-    def target(self) -> FeedTarget:
+    def target(self) -> AzureSource:
         from poetry_ado_plugin.credentials import resolve_target
 
         return resolve_target(
@@ -132,7 +132,7 @@ class TokenCommand(AdoCommand):
 
     _interactive = False
 
-    def find_token(self, target: FeedTarget, *, allow_prompt: bool) -> Token:
+    def find_token(self, target: AzureSource, *, allow_prompt: bool) -> Token:
         from poetry_ado_plugin.credentials import find_token
 
         self._interactive = (
@@ -163,7 +163,7 @@ class TokenCommand(AdoCommand):
         register_secret(token.secret)
         return token
 
-    def _prompt(self, target: FeedTarget) -> Callable[[], str | None]:
+    def _prompt(self, target: AzureSource) -> Callable[[], str | None]:
         # Not cleo's secret(): after an empty answer it asks again with echo on.
         from poetry_ado_plugin.secret_prompt import ask_hidden
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from typing import ClassVar
 
 from cleo.helpers import argument
@@ -9,15 +10,12 @@ from cleo.io.inputs.option import Option
 
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.feed import ParsedFeedUrl
-from poetry_ado_plugin.feed import feed_from_parts
-from poetry_ado_plugin.feed import parse_feed_url
-from poetry_ado_plugin.feed_setup import FeedSetup
-from poetry_ado_plugin.feed_setup import apply_feed_setup
-from poetry_ado_plugin.feed_setup import locked_for_setup
-from poetry_ado_plugin.feed_setup import plan_feed_setup
-from poetry_ado_plugin.http import redact_credentials
-from poetry_ado_plugin.pyproject import PRIORITIES
+from poetry_ado_plugin.redact import safe_text
+
+
+if TYPE_CHECKING:
+    from poetry_ado_plugin.feed import ParsedFeedUrl
+    from poetry_ado_plugin.feed_setup import FeedSetup
 
 
 class AddFeedCommand(AdoCommand):
@@ -87,6 +85,11 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
 """
 
     def run_command(self) -> int:
+        from poetry_ado_plugin.feed_setup import apply_feed_setup
+        from poetry_ado_plugin.feed_setup import locked_for_setup
+        from poetry_ado_plugin.feed_setup import plan_feed_setup
+        from poetry_ado_plugin.pyproject import PRIORITIES
+
         parsed = self._parse_feed()
         priority = self.option("priority")
         if priority is not None and priority not in PRIORITIES:
@@ -113,6 +116,10 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         return 0
 
     def _parse_feed(self) -> ParsedFeedUrl:
+        from poetry_ado_plugin.feed import ParsedFeedUrl
+        from poetry_ado_plugin.feed import feed_from_parts
+        from poetry_ado_plugin.feed import parse_feed_url
+
         url = self.argument("url")
         parts = {
             "--org": self.option("org"),
@@ -145,7 +152,7 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         self._report_migrations(setup)
         diff = setup.diff()
         if diff:
-            self.write_diff(redact_credentials(diff))
+            self.write_diff(safe_text(diff))
         else:
             self._report(setup)
         self.line("<comment>Dry run: nothing was written.</comment>")
@@ -174,7 +181,7 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         elif source.kind == "updated":
             self.line(f"Updated source <c1>{name}</c1>:")
             if source.old_url != source.new_url:
-                self.line(f"  url: {redact_credentials(str(source.old_url))} -> {source.new_url}")
+                self.line(f"  url: {safe_text(str(source.old_url))} -> {source.new_url}")
             if source.old_priority != source.new_priority:
                 self.line(f"  priority: {source.old_priority} -> {source.new_priority}")
         else:
@@ -183,9 +190,7 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         repository = setup.repository
         if repository is not None:
             if repository.changed:
-                was = (
-                    f" (was {redact_credentials(repository.old_url)})" if repository.old_url else ""
-                )
+                was = f" (was {safe_text(repository.old_url)})" if repository.old_url else ""
                 self.line(f"Set repositories.{name}.url = {repository.new_url}{was}")
             else:
                 self.line(f"Publish repository <c1>{name}</c1> already points at the upload URL.")

@@ -118,13 +118,13 @@ class AdoCommand(Command):
         return Path.cwd()
 
     def find_pyproject(self) -> Path | None:
-        """pyproject.toml in the project directory or its parents, as Poetry itself looks."""
-        start = self.project_directory().resolve()
-        for directory in (start, *start.parents):
-            candidate = directory / "pyproject.toml"
-            if candidate.is_file():
-                return candidate
-        return None
+        """pyproject.toml in the project directory or its parents, found as Poetry finds it."""
+        from poetry.core.factory import Factory
+
+        try:
+            return Factory.locate(self.project_directory().resolve())
+        except RuntimeError:
+            return None
 
     def require_pyproject(self) -> Path:
         path = self.find_pyproject()

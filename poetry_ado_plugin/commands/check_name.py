@@ -10,24 +10,8 @@ from cleo.helpers import option
 from cleo.io.outputs.output import Type as OutputType
 from cleo.io.outputs.output import Verbosity
 
-from poetry_ado_plugin.audit import find_private_dependencies
-from poetry_ado_plugin.audit import read_lock
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.http import host_of
-from poetry_ado_plugin.name_check import CheckRequest
-from poetry_ado_plugin.name_check import Report
-from poetry_ado_plugin.name_check import Verdict
-from poetry_ado_plugin.name_check import render_json
-from poetry_ado_plugin.name_check import run_checks
-from poetry_ado_plugin.names import Prefix
-from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
-from poetry_ado_plugin.public_index import default_cache_dir
-from poetry_ado_plugin.public_index import display_url
-from poetry_ado_plugin.public_index import index_root
-from poetry_ado_plugin.pyproject import PyprojectDocument
-from poetry_ado_plugin.pyproject import configured_prefix
-from poetry_ado_plugin.pyproject import project_name
 
 
 if TYPE_CHECKING:
@@ -35,19 +19,20 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
     from cleo.ui.progress_bar import ProgressBar
 
-    from poetry_ado_plugin.audit import PrivateDependency
+    from poetry_ado_plugin.name_check import CheckRequest
     from poetry_ado_plugin.name_check import Finding
-    from poetry_ado_plugin.name_check import UpstreamingRead
+    from poetry_ado_plugin.name_check import Report
 
 
 FORMATS = ("text", "json")
 PROGRESS_AFTER = 1.0  # seconds
-_STYLES = {
-    Verdict.OK: "fg=green",
-    Verdict.WARNING: "fg=yellow",
-    Verdict.PROBLEM: "fg=red;options=bold",
-    Verdict.UNCHECKED: "fg=magenta",
-    Verdict.SKIPPED: "fg=default",
+# By the verdict's value (name_check.Verdict), so that listing the command imports no core.
+STYLES = {
+    "ok": "fg=green",
+    "warning": "fg=yellow",
+    "problem": "fg=red;options=bold",
+    "could-not-check": "fg=magenta",
+    "skipped": "fg=default",
 }
 
 
@@ -76,7 +61,7 @@ class CheckNameCommand(AdoCommand):
         option(
             "index-url",
             None,
-            f"Public simple index to compare against. Default: {DEFAULT_INDEX_URL}",
+            "Public simple index to compare against. Default: https://pypi.org/simple/",
             flag=False,
         ),
         option(
@@ -100,6 +85,10 @@ class CheckNameCommand(AdoCommand):
     )
 
     def run_command(self) -> int:
+        from poetry_ado_plugin.http import host_of
+        from poetry_ado_plugin.name_check import render_json
+        from poetry_ado_plugin.name_check import run_checks
+
         output_format = (self.option("format") or "text").lower()
         if output_format not in FORMATS:
             raise UsageError(f"--format must be text or json, not {self.option('format')!r}")
@@ -121,52 +110,19 @@ class CheckNameCommand(AdoCommand):
     # -- input ----------------------------------------------------------------------------------
 
     def _request(self) -> CheckRequest:
-        names: list[str] = list(self.argument("name") or [])
-        prefix_text: str | None = self.option("prefix")
+        from poetry_ado_plugin.name_check import build_request
+        from poetry_ado_plugin.public_index import default_cache_dir
+
         audit = bool(self.option("dependencies"))
-        given = self.option("index-url")
-        index_url = index_root(DEFAULT_INDEX_URL if given is None else given)
-
-        document = None
-        if not names or prefix_text is None or audit:
-            path = self.require_pyproject() if audit else self.find_pyproject()
-            document = PyprojectDocument.read(path) if path is not None else None
-        data = document.data if document is not None else {}
-
-        if not names:
-            found = project_name(data) if document is not None else None
-            if found is None:
-                where = "in pyproject.toml" if document is not None else "(no pyproject.toml found)"
-                raise UsageError(
-                    f"no NAME given and no project name {where}: pass the names to check, "
-                    "e.g. poetry ado check-name acme-tools"
-                )
-            names = [found]
-
-        prefix = origin = None
-        if prefix_text is not None:
-            prefix, origin = Prefix.parse(prefix_text, origin="--prefix"), "--prefix"
-        elif (configured := configured_prefix(data)) is not None:
-            origin = "pyproject.toml"
-            prefix = Prefix.parse(configured, origin="[tool.poetry-ado] prefix in pyproject.toml")
-
-        dependencies = None
-        upstreaming = None
-        if audit and document is not None:
-            lock = read_lock(document.path)
-            dependencies = tuple(find_private_dependencies(data, document.sources(), lock))
-            upstreaming = _upstreaming_settings(dependencies)
-
-        return CheckRequest(
-            names=tuple(names),
-            prefix=prefix,
-            prefix_origin=origin or "--prefix",
-            index_url=index_url,
+        return build_request(
+            names=self.argument("name") or [],
+            prefix=self.option("prefix"),
+            index_url=self.option("index-url"),
             similar=bool(self.option("similar")),
-            dependencies=dependencies,
+            audit=audit,
+            pyproject=self.require_pyproject() if audit else self.find_pyproject(),
             # Poetry's --no-cache: neither read nor write the project-list cache.
             cache_dir=None if self._no_cache() else default_cache_dir(),
-            upstreaming=upstreaming,
         )
 
     def _no_cache(self) -> bool:
@@ -174,6 +130,8 @@ class CheckNameCommand(AdoCommand):
         return bool(self.io.input.has_option("no-cache") and self.io.input.option("no-cache"))
 
     def _heading(self, request: CheckRequest) -> str:
+        from poetry_ado_plugin.public_index import display_url
+
         count = len(request.names)
         what = f"{count} name{'s' if count != 1 else ''}"
         if request.dependencies is not None:
@@ -259,7 +217,7 @@ class CheckNameCommand(AdoCommand):
             + f"  {header[3]}</b>"
         )
         for label, check, verdict, reason in rows:
-            style = _STYLES[Verdict(verdict)]
+            style = STYLES[verdict]
             self.line(
                 f"{Formatter.escape(label.ljust(widths[0]))}  {check.ljust(widths[1])}  "
                 f"<{style}>{verdict.ljust(widths[2])}</>  {Formatter.escape(reason)}"
@@ -267,45 +225,6 @@ class CheckNameCommand(AdoCommand):
 
 
 _Row = tuple[str, str, str, str]
-
-
-def _upstreaming_settings(
-    dependencies: tuple[PrivateDependency, ...],
-) -> dict[str, UpstreamingRead]:
-    """Each private dependency's upstream setting, read with the credential stored for its
-    source (as ``poetry ado publish`` reads it); without one, nothing is sent."""
-    from poetry.config.config import Config
-
-    from poetry_ado_plugin.devops_api import DevOpsClient
-    from poetry_ado_plugin.errors import UsageError
-    from poetry_ado_plugin.feed import parse_feed_url
-    from poetry_ado_plugin.publishing import feed_credentials
-    from poetry_ado_plugin.publishing import feed_tls
-    from poetry_ado_plugin.releases import read_dependency_settings
-
-    config = Config.create()
-
-    def open_client(dependency: PrivateDependency) -> DevOpsClient:
-        if dependency.source_url is None:
-            raise UsageError(f"source {dependency.source} is not in pyproject.toml")
-        feed = parse_feed_url(dependency.source_url).feed
-        if config.get(f"repositories.{dependency.source}.url") is None:
-            # In memory only, as Poetry's Factory does for a project's sources: the
-            # credential of a name is looked up among the configured repositories.
-            config.merge({"repositories": {dependency.source: {"url": dependency.source_url}}})
-        username, token = feed_credentials(config, dependency.source)
-        verify, cert = feed_tls(config, dependency.source)
-        return DevOpsClient(
-            feed,
-            username,
-            token,
-            source=dependency.source,
-            source_url=dependency.source_url,
-            verify=verify,
-            cert=cert,
-        )
-
-    return read_dependency_settings(dependencies, open_client)
 
 
 def _rows(label: str, findings: tuple[Finding, ...]) -> list[_Row]:
@@ -316,6 +235,8 @@ def _rows(label: str, findings: tuple[Finding, ...]) -> list[_Row]:
 
 
 def _summary(report: Report) -> str:
+    from poetry_ado_plugin.name_check import Verdict
+
     counts = report.counts()
     parts = []
     for verdict, word in (
@@ -326,7 +247,7 @@ def _summary(report: Report) -> str:
         count = counts[verdict.value]
         if count:
             plural = "s" if count != 1 and verdict is not Verdict.UNCHECKED else ""
-            parts.append(f"<{_STYLES[verdict]}>{count} {word}{plural}</>")
+            parts.append(f"<{STYLES[verdict.value]}>{count} {word}{plural}</>")
     if not parts:
         return "<fg=green>No problems found.</>"
     return ", ".join(parts) + "."

@@ -14,9 +14,6 @@ from poetry_ado_plugin.commands._feed_api import select_feed
 from poetry_ado_plugin.commands._feed_api import write_json
 from poetry_ado_plugin.commands.base import AdoCommand
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.releases import DEMOTION_IMPOSSIBLE
-from poetry_ado_plugin.releases import promote_version
-from poetry_ado_plugin.releases import render_json
 
 
 if TYPE_CHECKING:
@@ -45,6 +42,10 @@ cannot be emptied again: Azure has no demotion, so <c1>--remove</c1> is refused.
 Exit codes: 0 promoted or already there, 1 on an error (unknown version or view, no role)."""
 
     def run_command(self) -> int:
+        from poetry_ado_plugin.releases import DEMOTION_IMPOSSIBLE
+        from poetry_ado_plugin.releases import promote_version
+        from poetry_ado_plugin.releases import render_json
+
         if self.option("remove"):
             raise UsageError(DEMOTION_IMPOSSIBLE)
         chosen = output_format(self)

@@ -14,15 +14,8 @@ from poetry_ado_plugin.commands._feed_api import output_format
 from poetry_ado_plugin.commands._feed_api import select_feed
 from poetry_ado_plugin.commands._feed_api import write_json
 from poetry_ado_plugin.commands.base import AdoCommand
-from poetry_ado_plugin.devops_api import ALLOW_EXTERNAL
-from poetry_ado_plugin.devops_api import AUTO
 from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.releases import apply_setting
-from poetry_ado_plugin.releases import protect_to_dict
-from poetry_ado_plugin.releases import read_settings
-from poetry_ado_plugin.releases import render_json
-from poetry_ado_plugin.releases import unique_names
 
 
 if TYPE_CHECKING:
@@ -30,8 +23,8 @@ if TYPE_CHECKING:
     from cleo.io.inputs.option import Option
     from poetry.poetry import Poetry
 
-    from poetry_ado_plugin.publishing import FeedSource
     from poetry_ado_plugin.releases import ProtectRow
+    from poetry_ado_plugin.sources import AzureSource
 
 
 class ProtectCommand(AdoCommand):
@@ -75,6 +68,14 @@ setting before and after is printed for each package. It needs the feed's Owner 
 Exit codes: 0 done (also when nothing needed changing), 1 on an error or when not confirmed."""
 
     def run_command(self) -> int:
+        from poetry_ado_plugin.devops_api import ALLOW_EXTERNAL
+        from poetry_ado_plugin.devops_api import AUTO
+        from poetry_ado_plugin.releases import apply_setting
+        from poetry_ado_plugin.releases import protect_to_dict
+        from poetry_ado_plugin.releases import read_settings
+        from poetry_ado_plugin.releases import render_json
+        from poetry_ado_plugin.releases import unique_names
+
         chosen = output_format(self)
         poetry = self.load_poetry()
         source = select_feed(poetry, self.option("feed"), "poetry ado protect")
@@ -125,6 +126,8 @@ Exit codes: 0 done (also when nothing needed changing), 1 on an error or when no
             raise AdoError("not confirmed: nothing was changed")
 
     def _render(self, rows: list[ProtectRow], feed: str, target: str) -> None:
+        from poetry_ado_plugin.devops_api import AUTO
+
         header = ("package", "before", "after")
         cells = [(row.name, row.before, row.after) for row in rows]
         widths = [max(len(r[i]) for r in (header, *cells)) for i in range(2)]
@@ -146,7 +149,7 @@ Exit codes: 0 done (also when nothing needed changing), 1 on an error or when no
         self.line("; ".join(parts) + ".")
 
 
-def _private_dependencies(poetry: Poetry, source: FeedSource) -> tuple[list[str], list[str]]:
+def _private_dependencies(poetry: Poetry, source: AzureSource) -> tuple[list[str], list[str]]:
     """(names of the private dependencies from ``source``, notes about those from others)."""
     from poetry_ado_plugin.audit import find_private_dependencies
     from poetry_ado_plugin.audit import read_lock

@@ -4,46 +4,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import ClassVar
 
-from cleo.formatters.formatter import Formatter
 from cleo.helpers import argument
 from cleo.helpers import option
-from cleo.io.outputs.output import Verbosity
 
 from poetry_ado_plugin.commands._feed_api import after_publish
 from poetry_ado_plugin.commands.base import AdoCommand
-from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.http import make_session
-from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
-from poetry_ado_plugin.public_index import PublicIndex
-from poetry_ado_plugin.publishing import GuardedUploader
-from poetry_ado_plugin.publishing import RetryPolicy
-from poetry_ado_plugin.publishing import check_azure_rules
-from poetry_ado_plugin.publishing import check_project_name
-from poetry_ado_plugin.publishing import feed_credentials
-from poetry_ado_plugin.publishing import feed_tls
-from poetry_ado_plugin.publishing import plan_metadata_compat
-from poetry_ado_plugin.publishing import plan_uploads
-from poetry_ado_plugin.publishing import project_sources
-from poetry_ado_plugin.publishing import read_feed_project
-from poetry_ado_plugin.publishing import select_dist_files
-from poetry_ado_plugin.publishing import select_source
-from poetry_ado_plugin.publishing import summary_line
-from poetry_ado_plugin.publishing import upload_target
-from poetry_ado_plugin.publishing import use_upload_url
 
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from cleo.io.inputs.argument import Argument
     from cleo.io.inputs.option import Option
 
-    from poetry_ado_plugin.publishing import FeedProject
-
-
-class NameProblemError(AdoError):
-    """check-name's basic checks found a problem with the project's name."""
+    from poetry_ado_plugin.publishing.publish import MetadataVersion
 
 
 class PublishCommand(AdoCommand):
@@ -125,113 +98,40 @@ everything was uploaded or skipped, 1 otherwise."""
     loggers: ClassVar[list[str]] = ["poetry.publishing.publisher"]
 
     def run_command(self) -> int:
-        from poetry.publishing.publisher import Publisher
-
-        poetry = self.load_poetry()
-        if not poetry.is_package_mode:
-            raise UsageError(
-                "publishing is not possible in non-package mode (package-mode = false)"
-            )
-        name, version = poetry.package.pretty_name, poetry.package.version.to_string()
-        source = select_source(project_sources(poetry.local_config), self.argument("name"))
-        target = upload_target(source, poetry.config.get(f"repositories.{source.name}.url"))
-        policy = RetryPolicy.from_environment()
-        if target.warning:
-            self.warn(target.warning)
+        from poetry_ado_plugin.publishing.publish import PublishRequest
+        from poetry_ado_plugin.publishing.publish import publish
 
         if self.option("metadata-version-compat") and self.option("keep-metadata-version"):
             raise UsageError(
                 "give either --metadata-version-compat or --keep-metadata-version, not both"
             )
-        given = self.option("index-url")
-        with PublicIndex(DEFAULT_INDEX_URL if given is None else given) as public:
-            public_sha256 = self._public_sha256(public, name)
-            if not self.option("no-check-name"):
-                self._check_name(name, poetry.pyproject.data, public)
-
-        dist_dir = Path(self.option("dist-dir"))
-        if not dist_dir.is_absolute():
-            dist_dir = poetry.file.path.parent / dist_dir
-        if self.option("build"):
-            code = self._build(dist_dir)
-            if code:
-                raise AdoError(f"poetry build failed (exit {code}): nothing was published")
-        selection = select_dist_files(dist_dir, name, version)
-        for ignored in selection.ignored:
-            self.line(f"Ignoring {self._rel(ignored.path)}: {ignored.reason}")
-        compat = None
-        if self.option("metadata-version-compat") or not (
-            source.feed.is_hosted or self.option("keep-metadata-version")
-        ):
-            compat = plan_metadata_compat(selection)
-
-        use_upload_url(poetry.config, source.name, target.url)
-        username, token = feed_credentials(poetry.config, source.name)
-        session = make_session()
-        session.auth = (username, token)
-        session.verify, session.cert = feed_tls(poetry.config, source.name)
-        with session:
-
-            def lookup() -> FeedProject:
-                return read_feed_project(session, source, name, public_sha256=public_sha256)
-
-            feed_project = lookup()
-            plan = plan_uploads(
-                selection, feed_project, skip_existing=self.option("skip-existing"), source=source
-            )
-            check_azure_rules(selection, feed_project)
-            if compat is not None:
-                self.line(compat.describe())
-            for skipped in plan.skipped:
-                self.line(f"<warning>Skipping {skipped.file.filename}: {skipped.note}</warning>")
-            if plan.other_files:
-                self.line(
-                    f"{source.feed.name} has {name} {version} with other files "
-                    f"({', '.join(plan.other_files)}); adding yours"
-                )
-            if not plan.upload:
-                self.line(f"Nothing to upload: {name} {version} is already on {source.feed.name}.")
-                return 0
-            if self.option("dry-run"):
-                self.line(
-                    f"Dry run: would publish <c1>{name}</c1> (<c2>{version}</c2>) to "
-                    f"<info>{source.name}</info> at {Formatter.escape(target.url)}:"
-                )
-                for dist in plan.upload:
-                    self.line(f" - {dist.filename}")
-                self.line("Nothing was uploaded.")
-                return 0
-
-            uploader = GuardedUploader(
-                poetry,
-                self.io,
-                plan=plan,
-                version=version,
-                source=source,
-                lookup=lookup,
-                policy=policy,
-                skip_existing=self.option("skip-existing"),
-                metadata_compat=compat,
-            )
-            publisher = Publisher(poetry, self.io, dist_dir)
-            # The publisher's own uploader, swapped for the guarded one (same attribute in
-            # Poetry 2.0 to 2.5); everything else is Poetry's publish.
-            publisher._uploader = uploader
-            self.line("")
-            publisher.publish(source.name, username, token)
-
-        late_skips = sum(r.outcome == "skipped" for r in uploader.results)
-        uploads, skips = len(uploader.results) - late_skips, len(plan.skipped) + late_skips
-        self.line(summary_line(name, version, source.feed.name, uploaded=uploads, skipped=skips))
-        after_publish(
-            self,
-            poetry,
-            source,
-            name,
-            version,
-            view=self.option("promote"),
-            first_version=not feed_project.files,
+        metadata_version: MetadataVersion = "auto"
+        if self.option("metadata-version-compat"):
+            metadata_version = "compat"
+        elif self.option("keep-metadata-version"):
+            metadata_version = "keep"
+        request = PublishRequest(
+            source=self.argument("name"),
+            dist_dir=Path(self.option("dist-dir")),
+            build=bool(self.option("build")),
+            skip_existing=bool(self.option("skip-existing")),
+            dry_run=bool(self.option("dry-run")),
+            check_name=not self.option("no-check-name"),
+            index_url=self.option("index-url"),
+            metadata_version=metadata_version,
         )
+        poetry = self.load_poetry()
+        result = publish(poetry, request, self, build=self._build)
+        if result.sent:
+            after_publish(
+                self,
+                poetry,
+                result.source,
+                result.name,
+                result.version,
+                view=self.option("promote"),
+                first_version=result.first_version,
+            )
         return 0
 
     def _build(self, dist_dir: Path) -> int:
@@ -244,39 +144,3 @@ everything was uploaded or skipped, 1 otherwise."""
         command = application.get("build")
         arguments = ArgvInput(["poetry", "--output", str(dist_dir)])
         return application._run_command(command, self.io.with_input(arguments))
-
-    def _check_name(self, name: str, data: dict[str, Any], public: PublicIndex) -> None:
-        from poetry_ado_plugin.pyproject import configured_prefix
-
-        result = check_project_name(name, prefix=configured_prefix(data), index=public)
-        if result.problems:
-            raise NameProblemError(
-                f"the name {name} has a problem: {'; '.join(result.problems)} (pass "
-                "--no-check-name to publish anyway)"
-            )
-        for reason in result.unchecked:
-            self.warn(f"{reason}; publishing anyway (run poetry ado check-name later)")
-        if not result.unchecked:
-            self.line(
-                f"Name {name}: no problems found against {Formatter.escape(result.index_url)}"
-            )
-
-    def _public_sha256(self, public: PublicIndex, name: str) -> frozenset[str]:
-        """The digests of the public package's files of this name, so that the feed's copies of
-        them (through its upstream source) are not taken for ours."""
-        from poetry_ado_plugin.public_index import Presence
-
-        lookup = public.lookup(name, with_files=True)
-        if lookup.presence is Presence.UNKNOWN:
-            self.line(
-                f"Could not read {public.display_url}{lookup.name}/ ({lookup.reason}): files the "
-                "feed lists from its upstream cannot be told from its own",
-                verbosity=Verbosity.VERBOSE,
-            )
-        return frozenset(f.sha256 for f in lookup.files or () if f.sha256)
-
-    def _rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.poetry.file.path.parent))
-        except ValueError:
-            return str(path)

@@ -14,9 +14,6 @@ from poetry_ado_plugin.commands._feed_api import output_format
 from poetry_ado_plugin.commands._feed_api import select_feed
 from poetry_ado_plugin.commands._feed_api import write_json
 from poetry_ado_plugin.commands.base import AdoCommand
-from poetry_ado_plugin.releases import list_versions
-from poetry_ado_plugin.releases import render_json
-from poetry_ado_plugin.releases import versions_to_dict
 
 
 if TYPE_CHECKING:
@@ -49,6 +46,10 @@ versions are immutable. For the project's own name, the project's version is mar
 Exit codes: 0 listed (also when the feed has no such package), 1 on an error."""
 
     def run_command(self) -> int:
+        from poetry_ado_plugin.releases import list_versions
+        from poetry_ado_plugin.releases import render_json
+        from poetry_ado_plugin.releases import versions_to_dict
+
         chosen = output_format(self)
         poetry = self.load_poetry()
         own_name = poetry.package.pretty_name if poetry.is_package_mode else None

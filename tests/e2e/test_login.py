@@ -153,7 +153,11 @@ def test_the_source_must_be_named_when_there_are_several(
     )
     result = login(poetry_env, project_dir, ado_emulator.read_token)
     assert result.exit_code == 1
-    assert "several Azure Artifacts feed sources (org-feed, team-feed)" in result.stderr
+    # As publish and the release commands say it (sources.select_azure_source).
+    assert (
+        "2 Azure feed sources (team-feed, org-feed): name one, e.g. poetry ado login team-feed"
+        in (result.stderr)
+    )
     assert login(poetry_env, project_dir, ado_emulator.read_token, "org-feed").exit_code == 0
     other = login(poetry_env, project_dir, ado_emulator.read_token, "elsewhere")
     assert other.exit_code == 1

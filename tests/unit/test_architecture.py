@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,42 @@ def test_every_module_is_on_the_map() -> None:
     text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     missing = [name for name in modules() if "__init__" not in name and f"`{name}`" not in text]
     assert missing == []
+
+
+COMMAND_MODULE_IMPORTS = (
+    "poetry_ado_plugin.commands",
+    "poetry_ado_plugin.errors",
+    "poetry_ado_plugin.redact",
+)
+THIRD_PARTY_AT_LOAD = ("cleo", "poetry.console")
+
+
+def _load_time_imports(tree: ast.Module) -> list[str]:
+    """What a module imports when it is loaded: its body and its classes' bodies, not the
+    functions and not ``if TYPE_CHECKING:``."""
+    found: list[str] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.ClassDef):
+            pending.extend(node.body)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "commands").glob("*.py")), ids=lambda path: path.stem
+)
+def test_command_modules_follow_the_import_rule(path: Path) -> None:
+    imported = _load_time_imports(ast.parse(path.read_text(encoding="utf-8")))
+    wrong = [
+        name
+        for name in imported
+        if name != "__future__"
+        and name.split(".")[0] not in sys.stdlib_module_names
+        and not name.startswith(COMMAND_MODULE_IMPORTS + THIRD_PARTY_AT_LOAD)
+    ]
+    assert wrong == [], f"{path.name} imports at load time: {wrong} (see plugin.py)"

@@ -13,12 +13,12 @@ import pytest
 
 from poetry_ado_plugin import azure_cli
 from poetry_ado_plugin.azure_cli import AZURE_DEVOPS_RESOURCE
-from poetry_ado_plugin.azure_cli import AzureCliError
 from poetry_ado_plugin.azure_cli import ExpiryRecord
 from poetry_ado_plugin.azure_cli import forget_expiry
 from poetry_ado_plugin.azure_cli import load_records
 from poetry_ado_plugin.azure_cli import parse_access_token
 from poetry_ado_plugin.azure_cli import record_expiry
+from poetry_ado_plugin.errors import AzureCliError
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.redact import forget_secrets
 from tests.fakes.az import FakeAz

@@ -166,16 +166,16 @@ ORG_INDEX = "https://pkgs.dev.azure.com/contoso/_packaging/org-feed/pypi/simple/
 def test_single_azure_source_is_the_default(tmp_path: Path) -> None:
     path = _pyproject(tmp_path, ("pypi-mirror", "https://example.org/simple/"), ("team", INDEX))
     target = resolve_target(None, path, "login")
-    assert (target.name, target.feed.index_url, target.found_in) == (
-        "team",
-        INDEX,
-        "pyproject.toml",
-    )
+    # The source of pyproject.toml, as written there.
+    assert (target.name, target.feed.index_url, target.url) == ("team", INDEX, INDEX)
 
 
 def test_several_azure_sources_need_a_name(tmp_path: Path) -> None:
     path = _pyproject(tmp_path, ("team", INDEX), ("org", ORG_INDEX))
-    with pytest.raises(UsageError, match=r"several Azure Artifacts feed sources \(org, team\)"):
+    with pytest.raises(
+        UsageError,
+        match=r"2 Azure feed sources \(team, org\): name one, e\.g\. poetry ado login team",
+    ):
         resolve_target(None, path, "login")
     assert resolve_target("org", path, "login").feed.index_url == ORG_INDEX
 
@@ -183,12 +183,11 @@ def test_several_azure_sources_need_a_name(tmp_path: Path) -> None:
 def test_no_project_needs_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError, match=r"no pyproject\.toml here"):
         resolve_target(None, None, "env")
-    monkeypatch.setattr(
-        "poetry_ado_plugin.poetry_config.get_repository_url",
-        lambda name: "https://pkgs.dev.azure.com/contoso/_packaging/org-feed/pypi/upload/",
-    )
+    upload = "https://pkgs.dev.azure.com/contoso/_packaging/org-feed/pypi/upload/"
+    monkeypatch.setattr("poetry_ado_plugin.poetry_config.get_repository_url", lambda name: upload)
     target = resolve_target("org", None, "env")
-    assert (target.feed.index_url, target.found_in) == (ORG_INDEX, "Poetry's config")
+    # The repository of Poetry's config: its upload URL, read as the feed.
+    assert (target.feed.index_url, target.url) == (ORG_INDEX, upload)
 
 
 def test_unknown_repository(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -36,8 +36,14 @@ def test_whole_numbers_and_exclusive_minimums() -> None:
     ("variable", "read"),
     [
         ("POETRY_ADO_KEYRING_TIMEOUT", "poetry_ado_plugin.credential_store:keyring_timeout"),
-        ("POETRY_ADO_PUBLISH_BACKOFF", "poetry_ado_plugin.publishing:RetryPolicy.from_environment"),
-        ("POETRY_ADO_PUBLISH_RETRIES", "poetry_ado_plugin.publishing:RetryPolicy.from_environment"),
+        (
+            "POETRY_ADO_PUBLISH_BACKOFF",
+            "poetry_ado_plugin.publishing.uploader:RetryPolicy.from_environment",
+        ),
+        (
+            "POETRY_ADO_PUBLISH_RETRIES",
+            "poetry_ado_plugin.publishing.uploader:RetryPolicy.from_environment",
+        ),
         ("POETRY_REQUESTS_TIMEOUT", "poetry_ado_plugin.http:deadlines"),
         ("POETRY_ADO_REQUEST_DEADLINE", "poetry_ado_plugin.http:deadlines"),
         ("POETRY_ADO_RETRY_AFTER_MAX", "poetry_ado_plugin.http:reset_retry_after_budget"),

@@ -19,7 +19,7 @@ from poetry.utils.password_manager import PoetryKeyring
 
 from poetry_ado_plugin import azure_cli
 from poetry_ado_plugin import credential_store
-from poetry_ado_plugin.azure_cli import AzureCliError
+from poetry_ado_plugin.errors import AzureCliError
 from tests.fakes.keyrings import FileKeyring
 
 

@@ -20,34 +20,32 @@ from urllib3.exceptions import ProtocolError
 
 from poetry_ado_plugin.answers import IMMUTABLE
 from poetry_ado_plugin.answers import read_answer
+from poetry_ado_plugin.errors import DistFileError
 from poetry_ado_plugin.errors import FeedResponseError
 from poetry_ado_plugin.errors import UsageError
+from poetry_ado_plugin.errors import VersionExistsError
 from poetry_ado_plugin.http import make_session
-from poetry_ado_plugin.publishing import DistFile
-from poetry_ado_plugin.publishing import DistFileError
-from poetry_ado_plugin.publishing import DistSelection
-from poetry_ado_plugin.publishing import FeedFile
-from poetry_ado_plugin.publishing import FeedProject
-from poetry_ado_plugin.publishing import FeedSource
-from poetry_ado_plugin.publishing import GuardedUploader
-from poetry_ado_plugin.publishing import RetryPolicy
-from poetry_ado_plugin.publishing import SourceRef
-from poetry_ado_plugin.publishing import UploadPlan
-from poetry_ado_plugin.publishing import VersionExistsError
-from poetry_ado_plugin.publishing import check_azure_rules
-from poetry_ado_plugin.publishing import check_project_name
-from poetry_ado_plugin.publishing import downgrade_fields
-from poetry_ado_plugin.publishing import explain
-from poetry_ado_plugin.publishing import plan_metadata_compat
-from poetry_ado_plugin.publishing import plan_uploads
-from poetry_ado_plugin.publishing import project_sources
-from poetry_ado_plugin.publishing import read_feed_project
-from poetry_ado_plugin.publishing import select_dist_files
-from poetry_ado_plugin.publishing import select_source
-from poetry_ado_plugin.publishing import upload_target
+from poetry_ado_plugin.name_check import check_project_name
+from poetry_ado_plugin.publishing.dist_files import DistFile
+from poetry_ado_plugin.publishing.dist_files import DistSelection
+from poetry_ado_plugin.publishing.dist_files import check_azure_rules
+from poetry_ado_plugin.publishing.dist_files import select_dist_files
+from poetry_ado_plugin.publishing.feed_index import FeedFile
+from poetry_ado_plugin.publishing.feed_index import FeedProject
+from poetry_ado_plugin.publishing.feed_index import UploadPlan
+from poetry_ado_plugin.publishing.feed_index import explain
+from poetry_ado_plugin.publishing.feed_index import plan_uploads
+from poetry_ado_plugin.publishing.feed_index import read_feed_project
+from poetry_ado_plugin.publishing.metadata_compat import downgrade_fields
+from poetry_ado_plugin.publishing.metadata_compat import plan_metadata_compat
+from poetry_ado_plugin.publishing.target import upload_target
+from poetry_ado_plugin.publishing.uploader import GuardedUploader
+from poetry_ado_plugin.publishing.uploader import RetryPolicy
 from poetry_ado_plugin.pyproject import Source
 from poetry_ado_plugin.simple_index import filename_name_version
 from poetry_ado_plugin.simple_index import parse_project_page
+from poetry_ado_plugin.sources import AzureSource
+from poetry_ado_plugin.sources import select_azure_source
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
 from tests.public_index_server import PublicIndexServer
@@ -68,53 +66,8 @@ HOSTED_UPLOAD = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pyp
 PROJECT = "sample-app"
 
 
-def source_of(url: str, name: str = "team-feed") -> FeedSource:
-    return select_source([Source(name, url, "explicit")], name)
-
-
-# --- which source --------------------------------------------------------------------------
-
-
-def test_the_only_azure_source_is_chosen_and_other_sources_are_ignored() -> None:
-    sources = [
-        Source("mirror", "https://mirror.example.com/simple/", "supplemental"),
-        Source("team-feed", HOSTED, "explicit"),
-    ]
-    chosen = select_source(sources, None)
-    assert (chosen.name, chosen.feed.name) == ("team-feed", "team-feed")
-
-
-def test_sources_come_from_poetrys_parsed_tool_poetry_table() -> None:
-    table = {"source": [{"name": "team-feed", "url": HOSTED}, {"name": "pypi-like"}, "junk"]}
-    assert project_sources(table) == [SourceRef("team-feed", HOSTED), SourceRef("pypi-like", None)]
-    assert project_sources({}) == []
-    assert select_source(project_sources(table), None).name == "team-feed"
-
-
-def test_no_azure_source_points_to_add_feed() -> None:
-    with pytest.raises(UsageError, match="poetry ado add-feed"):
-        select_source([Source("mirror", "https://mirror.example.com/simple/", None)], None)
-
-
-def test_several_azure_sources_are_listed() -> None:
-    other = HOSTED.replace("team-feed", "other-feed")
-    sources = [Source("team-feed", HOSTED, "explicit"), Source("other-feed", other, "explicit")]
-    with pytest.raises(UsageError, match=r"2 Azure feed sources \(team-feed, other-feed\)"):
-        select_source(sources, None)
-    assert select_source(sources, "other-feed").feed.name == "other-feed"
-
-
-def test_unknown_or_non_azure_name_is_refused() -> None:
-    sources = [
-        Source("team-feed", HOSTED, None),
-        Source("mirror", "https://m.example/simple/", None),
-    ]
-    with pytest.raises(
-        UsageError, match=r"no source named 'nope' \(Azure feed sources: team-feed\)"
-    ):
-        select_source(sources, "nope")
-    with pytest.raises(UsageError, match="source mirror is not an Azure Artifacts feed"):
-        select_source(sources, "mirror")
+def source_of(url: str, name: str = "team-feed") -> AzureSource:
+    return select_azure_source([Source(name, url, "explicit")], name, command="poetry ado publish")
 
 
 # --- where to upload -----------------------------------------------------------------------
@@ -228,10 +181,11 @@ def test_nothing_to_publish_names_the_versions_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("filename", "expected"),
     [
-        ("sample_app-0.1.0-py3-none-any.whl", ("sample_app", "0.1.0")),
-        ("sample_app-0.1.0-1-cp311-cp311-linux_x86_64.whl", ("sample_app", "0.1.0")),
+        ("sample_app-0.1.0-py3-none-any.whl", ("sample-app", "0.1.0")),
+        ("sample_app-0.1.0-1-cp311-cp311-linux_x86_64.whl", ("sample-app", "0.1.0")),
         ("sample-app-0.1.0.tar.gz", ("sample-app", "0.1.0")),
-        ("sample_app-0.1.0.zip", ("sample_app", "0.1.0")),
+        ("Sample_App-0.1.0.zip", ("sample-app", "0.1.0")),
+        ("sample-app-0.1.0-py3-none-any.whl", None),  # a wheel name has no hyphen
         ("sample_app.whl", None),
         ("README.md", None),
     ],
@@ -302,7 +256,7 @@ def test_other_files_of_the_version_do_not_block_new_ones(dist: DistSelection) -
     assert plan.other_files == ("sample_app-0.1.0-cp311-cp311-win_amd64.whl",)
 
 
-def feed_source(ado_emulator: AdoEmulator, *, view: str | None = None) -> FeedSource:
+def feed_source(ado_emulator: AdoEmulator, *, view: str | None = None) -> AzureSource:
     feed = ado_emulator.feed
     return source_of(feed.view_url(view) if view else feed.index_url)
 

@@ -9,11 +9,11 @@ import pytest
 
 from poetry_ado_plugin.errors import AdoError
 from poetry_ado_plugin.errors import FeedResponseError
+from poetry_ado_plugin.errors import NoFeedAccessError
+from poetry_ado_plugin.errors import TokenRejectedError
 from poetry_ado_plugin.feed import parse_feed_url
 from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.verify import PROBE_PACKAGE
-from poetry_ado_plugin.verify import NoFeedAccessError
-from poetry_ado_plugin.verify import TokenRejectedError
 from poetry_ado_plugin.verify import verify_token
 
 
