@@ -152,7 +152,7 @@ URL are never written: store a token with <c1>poetry ado login NAME</c1>.
         self._report_migrations(setup)
         diff = setup.diff()
         if diff:
-            self.write_diff(safe_text(diff))
+            self.write_diff(diff)
         else:
             self._report(setup)
         self.line("<comment>Dry run: nothing was written.</comment>")

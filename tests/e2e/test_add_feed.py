@@ -225,10 +225,12 @@ def test_dry_run_prints_a_diff_and_writes_nothing(poetry_env: PoetryEnv, project
     assert result.exit_code == 0, result
     assert pyproject.read_bytes() == before
     assert not poetry_env.config_file.exists()
-    assert "+++ b/pyproject.toml" in result.stdout
-    assert '+name = "team-feed-py"' in result.stdout
-    assert "+++ b/config.toml" in result.stdout
-    assert f'+url = "{UPLOAD_URL}"' in result.stdout
+    # A unified diff, a line per line: what `patch` and a reviewer read.
+    lines = result.stdout.splitlines()
+    assert "+++ b/pyproject.toml" in lines
+    assert '+name = "team-feed-py"' in lines
+    assert "+++ b/config.toml" in lines
+    assert f'+url = "{UPLOAD_URL}"' in lines
     assert "nothing was written" in result.stdout
 
 
