@@ -29,6 +29,7 @@ PROGRESS_AFTER = 1.0  # seconds
 # By the verdict's value (name_check.Verdict), so that listing the command imports no core.
 STYLES = {
     "ok": "fg=green",
+    "upstream": "fg=cyan",
     "warning": "fg=yellow",
     "problem": "fg=red;options=bold",
     "could-not-check": "fg=magenta",

@@ -115,6 +115,16 @@ def test_audit_tells_upstream_packages_from_a_shadowed_name(
     assert found["kpv-core"]["checks"][0]["verdict"] == "ok"
     assert report["summary"]["upstream"] == 1
 
+    text = poetry_env.run(
+        "ado", "check-name", "--dependencies", "--index-url", pypi.url, cwd=project_dir
+    )  # fmt: skip
+    assert text.exit_code == 1, text
+    rows = [line for line in text.stdout.splitlines() if line.startswith("requests (team-feed)")]
+    assert len(rows) == 1, text
+    [row] = rows
+    assert row.split()[2:4] == ["public", "upstream"]
+    assert "Traceback" not in text.stderr
+
 
 def test_install_follows_the_303_to_blob_storage_without_credentials(
     poetry_env: PoetryEnv, ado_emulator: AdoEmulator, project_dir: Path

@@ -394,3 +394,9 @@ def test_project_name_and_prefix_from_pyproject() -> None:
     assert configured_prefix({"tool": {"poetry-ado": {}}}) is None
     with pytest.raises(UsageError, match=r"\[tool.poetry-ado\] prefix .* must be a string"):
         configured_prefix({"tool": {"poetry-ado": {"prefix": 3}}})
+
+
+def test_every_verdict_has_a_style_in_the_text_table() -> None:
+    from poetry_ado_plugin.commands.check_name import STYLES
+
+    assert set(STYLES) == {verdict.value for verdict in Verdict}
