@@ -7,7 +7,7 @@ import pytest
 from tests.poetry_env import PoetryEnv
 
 
-pytest_plugins = ["tests.emulator.pytest_plugin"]
+pytest_plugins = ["tests.emulator.pytest_plugin", "tests.public_index_plugin"]
 
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from tests.public_index_server import closed_port_url
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.emulator.pytest_plugin import AdoEmulator
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from tests.poetry_env import Result
 
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.public_index(["requests"])]
 
 SOURCE = "team-feed"
 PROJECT = "sample-app"
@@ -85,12 +84,6 @@ class Publishing:
 
     def post_statuses(self) -> list[int | None]:
         return [r.status for r in self.posts()]
-
-
-@pytest.fixture
-def public_index() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(["requests"]) as server:
-        yield server
 
 
 @pytest.fixture
