@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.helpers_login import source_table
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 from tests.public_index_server import PublicIndexServer
 from tests.public_index_server import closed_port_url

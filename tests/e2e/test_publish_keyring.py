@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.helpers_login import source_table
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
 from tests.fakes.keyrings import keyring_env
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 
 
