@@ -1,6 +1,6 @@
 """How fast ``check-name --dependencies`` audits a large project.
 
-    python benchmarks/bench_check_name.py [--runs N] [--latency MS]
+    python -m benchmarks.bench_check_name [--runs N] [--latency MS]
 
 A project with 300 dependencies pinned to an Azure feed source is audited against a local
 simple index (tests/public_index_server.py) that waits ``--latency`` milliseconds (default 8)
@@ -33,20 +33,21 @@ import tempfile
 import time
 from pathlib import Path
 
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import POETRY  # noqa: E402
-from benchmarks.common import isolated_environment  # noqa: E402
-from benchmarks.common import timed_run  # noqa: E402
-from poetry_ado_plugin.audit import find_private_dependencies  # noqa: E402
-from poetry_ado_plugin.audit import read_lock  # noqa: E402
-from poetry_ado_plugin.name_check import CheckRequest  # noqa: E402
-from poetry_ado_plugin.name_check import run_checks  # noqa: E402
-from poetry_ado_plugin.public_index import LOOKUP_WORKERS  # noqa: E402
-from poetry_ado_plugin.public_index import PublicIndex  # noqa: E402
-from poetry_ado_plugin.pyproject import PyprojectDocument  # noqa: E402
+from benchmarks.common import POETRY
+from benchmarks.common import ROOT
+from benchmarks.common import isolated_environment
+from benchmarks.common import print_rows
+from benchmarks.common import timed_run
+from benchmarks.common import verdict
+from poetry_ado_plugin.audit import find_private_dependencies
+from poetry_ado_plugin.audit import read_lock
+from poetry_ado_plugin.name_check import CheckRequest
+from poetry_ado_plugin.name_check import run_checks
+from poetry_ado_plugin.public_index import LOOKUP_WORKERS
+from poetry_ado_plugin.public_index import PublicIndex
+from poetry_ado_plugin.pyproject import PyprojectDocument
+from tests.poetry_env import Source
+from tests.poetry_env import write_project
 
 
 FEED = "https://pkgs.dev.azure.com/contoso/Fabrikam/_packaging/kpv/pypi/simple/"
@@ -59,15 +60,16 @@ def dependency_names() -> list[str]:
     return [f"kpv-lib-{number:03d}" for number in range(DEPENDENCIES)]
 
 
-def write_project(directory: Path, public: dict[str, str]) -> Path:
+def write_locked_project(directory: Path, public: dict[str, str]) -> Path:
     """The project and its lock; ``public`` maps the public names to their wheel's sha256."""
     names = dependency_names()
     dependencies = "".join(f'{name} = {{ version = "^1", source = "kpv" }}\n' for name in names)
-    pyproject = directory / "pyproject.toml"
-    pyproject.write_text(
-        '[project]\nname = "kpv-big-app"\nversion = "1.0.0"\nrequires-python = ">=3.10"\n'
-        f"\n[tool.poetry.dependencies]\n{dependencies}"
-        f'\n[[tool.poetry.source]]\nname = "kpv"\nurl = "{FEED}"\npriority = "explicit"\n'
+    pyproject = write_project(
+        directory,
+        "kpv-big-app",
+        version="1.0.0",
+        sources=[Source("kpv", FEED)],
+        extra=f"\n[tool.poetry.dependencies]\n{dependencies}",
     )
     packages = "".join(
         f'\n[[package]]\nname = "{name}"\nversion = "1.0.0"\ndescription = ""\n'
@@ -179,7 +181,7 @@ def main() -> int:
     commands: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as directory:
-            pyproject = write_project(Path(directory), public)
+            pyproject = write_locked_project(Path(directory), public)
             audit(pyproject, url, LOOKUP_WORKERS)  # warm-up: imports
             for _ in range(args.runs):
                 concurrent.append(audit(pyproject, url, LOOKUP_WORKERS))
@@ -214,18 +216,14 @@ def main() -> int:
         f"medians of {args.runs} runs "
         f"({requests} requests in all)\n"
     )
-    width = max(len(row[0]) for row in rows)
-    for label, value, target in rows:
-        print(f"  {label.ljust(width)}  {value:>8}  {target}".rstrip())
+    print_rows(rows, value_width=8)
 
     missed = []
     if total > TARGET_AUDIT_S:
         missed.append(f"the audit took {total:.3f} s (target {TARGET_AUDIT_S} s)")
     if speedup < TARGET_SPEEDUP:
         missed.append(f"audit speed-up {speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x)")
-    for line in missed:
-        print(f"MISSED: {line}", file=sys.stderr)
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What ``poetry ado doctor`` costs on top of Poetry's own start-up, on a slow network.
 
-    python benchmarks/bench_doctor.py [--runs N] [--latency MS]
+    python -m benchmarks.bench_doctor [--runs N] [--latency MS]
 
 A project with two Azure sources on the feed emulator, each with a locked package, and every
 answer of the emulator delayed by ``--latency`` (300 ms by default). ``poetry ado doctor`` (all
@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import POETRY  # noqa: E402
-from benchmarks.common import configure_feed  # noqa: E402
-from benchmarks.common import isolated_environment  # noqa: E402
-from benchmarks.common import timed_run  # noqa: E402
-from tests.emulator import FeedEmulator  # noqa: E402
-from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST  # noqa: E402
+from benchmarks.common import POETRY
+from benchmarks.common import configure_feed
+from benchmarks.common import isolated_environment
+from benchmarks.common import timed_run
+from tests.emulator import FeedEmulator
+from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
 
 
 TARGET_DIFFERENCE_S = 1.5

@@ -1,6 +1,6 @@
 """What the plugin costs every ``poetry`` call, and what ``add-feed`` saves.
 
-    python benchmarks/bench_plugin.py [--runs N]
+    python -m benchmarks.bench_plugin [--runs N]
 
 (a) load the entry point and call ``activate()`` in a fresh process, as Poetry does, and list the
     modules that this imports which Poetry had not imported already;
@@ -21,14 +21,11 @@ import tempfile
 import venv
 from pathlib import Path
 
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import POETRY  # noqa: E402
-from benchmarks.common import isolated_environment  # noqa: E402
-from benchmarks.common import median_ms  # noqa: E402
-from benchmarks.common import timed_run  # noqa: E402
+from benchmarks.common import POETRY
+from benchmarks.common import ROOT
+from benchmarks.common import isolated_environment
+from benchmarks.common import median_ms
+from benchmarks.common import timed_run
 
 
 BASELINE_VENV = ROOT / ".venv-bench-baseline"

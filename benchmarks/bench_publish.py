@@ -1,6 +1,6 @@
 """What the guards of ``poetry ado publish`` cost over ``poetry publish -r``.
 
-    python benchmarks/bench_publish.py [--runs N]
+    python -m benchmarks.bench_publish [--runs N]
 
 Both commands publish the same kind of files (a small wheel and sdist) to the Azure feed
 emulator (tests/emulator) in one run. Versions are immutable, so 2N+2 versions are built up
@@ -22,42 +22,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import POETRY  # noqa: E402
-from benchmarks.common import configure_feed  # noqa: E402
-from benchmarks.common import isolated_environment  # noqa: E402
-from benchmarks.common import timed_run  # noqa: E402
-from tests.emulator import FeedEmulator  # noqa: E402
-from tests.emulator.packages import build_sdist  # noqa: E402
-from tests.emulator.packages import build_wheel  # noqa: E402
-from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST  # noqa: E402
-from tests.public_index_server import PublicIndexServer  # noqa: E402
+from benchmarks.common import POETRY
+from benchmarks.common import configure_feed
+from benchmarks.common import isolated_environment
+from benchmarks.common import timed_run
+from tests.emulator import FeedEmulator
+from tests.emulator.packages import build_sdist
+from tests.emulator.packages import build_wheel
+from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
+from tests.poetry_env import Source
+from tests.poetry_env import write_project
+from tests.public_index_server import PublicIndexServer
 
 
 PROJECT = "bench-app"
 SOURCE = "team-feed"
 TARGET_RATIO = 1.10
-
-
-def _write_project(directory: Path, index_url: str, version: str) -> None:
-    (directory / "bench_app").mkdir(parents=True, exist_ok=True)
-    (directory / "bench_app" / "__init__.py").write_text("")
-    (directory / "pyproject.toml").write_text(
-        "[project]\n"
-        f'name = "{PROJECT}"\n'
-        f'version = "{version}"\n'
-        'requires-python = ">=3.10"\n'
-        "\n[build-system]\n"
-        'requires = ["poetry-core>=2.0,<3"]\n'
-        'build-backend = "poetry.core.masonry.api"\n'
-        "\n[[tool.poetry.source]]\n"
-        f'name = "{SOURCE}"\n'
-        f'url = "{index_url}"\n'
-        'priority = "explicit"\n'
-    )
 
 
 def _set_version(directory: Path, version: str) -> None:
@@ -78,7 +58,9 @@ def bench(runs: int) -> tuple[list[float], list[float], int]:
             env = isolated_environment(root / "home")
             project = root / "project"
             versions = [f"1.0.{n}" for n in range(2 * runs + 2)]
-            _write_project(project, feed.index_url, versions[0])
+            write_project(
+                project, PROJECT, version=versions[0], sources=[Source(SOURCE, feed.index_url)]
+            )
             for version in versions:
                 dist = project / f"dist-{version}"
                 build_wheel(dist, PROJECT, version)

@@ -1,6 +1,6 @@
 """What ``check-name --similar`` costs over ``check-name`` with a warm project-list cache.
 
-    python benchmarks/bench_similar.py [--runs N] [--names N]
+    python -m benchmarks.bench_similar [--runs N] [--names N]
 
 A local simple index (tests/public_index_server.py, in a thread of this process) serves a
 generated project list of PyPI's size (927,000 normal names by default; deterministic, built from
@@ -37,19 +37,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import POETRY  # noqa: E402
-from benchmarks.common import isolated_environment  # noqa: E402
-from benchmarks.common import median_ms  # noqa: E402
-from benchmarks.common import timed_run  # noqa: E402
-from poetry_ado_plugin.name_check import CheckRequest  # noqa: E402
-from poetry_ado_plugin.name_check import run_checks  # noqa: E402
-from poetry_ado_plugin.public_index import ProjectListCache  # noqa: E402
-from poetry_ado_plugin.public_index import PublicIndex  # noqa: E402
-from tests.public_index_server import PublicIndexServer  # noqa: E402
+from benchmarks.common import POETRY
+from benchmarks.common import ROOT
+from benchmarks.common import isolated_environment
+from benchmarks.common import median_ms
+from benchmarks.common import print_rows
+from benchmarks.common import timed_run
+from benchmarks.common import verdict
+from poetry_ado_plugin.name_check import CheckRequest
+from poetry_ado_plugin.name_check import run_checks
+from poetry_ado_plugin.public_index import ProjectListCache
+from poetry_ado_plugin.public_index import PublicIndex
+from tests.public_index_server import PublicIndexServer
 
 
 PYPI_SIZE = 927_000
@@ -260,18 +259,14 @@ def main() -> int:
         (f"in-process: similar_to({NAME!r})", f"{similar_query:.3f} ms", ""),
         (f"in-process: starting_with({PREFIX!r})", f"{prefix_query:.3f} ms", ""),
     ]  # fmt: skip
-    width = max(len(row[0]) for row in rows)
-    for label, value, target in rows:
-        print(f"  {label.ljust(width)}  {value:>12}  {target}".rstrip())
+    print_rows(rows, value_width=12)
     missed = []
     if difference > TARGET_MS:
         missed.append(f"--similar costs {difference:.1f} ms more (target {TARGET_MS:g} ms)")
     fresh = similar_fresh - plain_fresh
     if fresh > TARGET_MS:
         missed.append(f"--similar adds {fresh:.1f} ms in a fresh process (target {TARGET_MS:g} ms)")
-    for line in missed:
-        print(f"MISSED: {line}", file=sys.stderr)
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 def _similar_check(report: dict[str, Any]) -> tuple[str, list[str]]:

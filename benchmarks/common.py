@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 
+ROOT = Path(__file__).resolve().parent.parent
 POETRY = str(Path(sys.executable).with_name("poetry"))
 
 
@@ -58,3 +59,17 @@ def configure_feed(
         subprocess.run(
             [POETRY, "config", key, *value], cwd=project, env=env, check=True, capture_output=True
         )
+
+
+def print_rows(rows: list[tuple[str, str, str]], value_width: int) -> None:
+    """One line per ``(label, value, target)``, the labels and values aligned."""
+    width = max(len(row[0]) for row in rows)
+    for label, value, target in rows:
+        print(f"  {label.ljust(width)}  {value:>{value_width}}  {target}".rstrip())
+
+
+def verdict(missed: list[str]) -> int:
+    """Each missed target on stderr; the exit code (1 when one was missed)."""
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0

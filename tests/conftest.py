@@ -5,9 +5,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.poetry_env import PoetryEnv
+from tests.poetry_env import ProjectFactory
 
 
-pytest_plugins = ["tests.emulator.pytest_plugin"]
+pytest_plugins = ["tests.emulator.pytest_plugin", "tests.public_index_plugin"]
 
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ def project_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "project"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def project_factory(tmp_path: Path, project_dir: Path) -> ProjectFactory:
+    """``project_factory(name, sources=..., dependencies=..., extra=...)`` writes a test project
+    into ``project_dir`` (or ``directory=``) and returns its directory."""
+    return ProjectFactory(tmp_path, project_dir)
 
 
 @pytest.fixture(autouse=True)

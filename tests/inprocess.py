@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cleo.io.inputs.argv_input import ArgvInput
 from cleo.io.outputs.buffered_output import BufferedOutput
 
 from poetry_ado_plugin import redact
+from tests.poetry_env import Outcome
 
 
 if TYPE_CHECKING:
@@ -22,17 +22,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import pytest
-
-
-@dataclass(frozen=True)
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 _DROPPED = ("POETRY_", "AZURE_", "SYSTEM_ACCESSTOKEN", "VSS_", "ARTIFACTS_", "GITHUB_", "TF_")

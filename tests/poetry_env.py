@@ -6,12 +6,16 @@ dropped, so no test reads or writes the user's real config or keyring."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
+from typing import NamedTuple
 
 
 # The poetry under test: this environment's, or another one (the oldest supported Poetry) named by
@@ -41,8 +45,9 @@ _DROPPED_NAMES = {
 
 
 @dataclass(frozen=True)
-class Result:
-    args: tuple[str, ...]
+class Outcome:
+    """What a command left: its exit code and its two streams."""
+
     exit_code: int
     stdout: str
     stderr: str
@@ -50,6 +55,18 @@ class Result:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+    def json(self) -> dict[str, Any]:
+        """Standard output read as one JSON document (the ``--format json`` reports)."""
+        document: dict[str, Any] = json.loads(self.stdout)
+        return document
+
+
+@dataclass(frozen=True)
+class Result(Outcome):
+    """The outcome of one ``poetry`` subprocess, shown with its command line."""
+
+    args: tuple[str, ...]
 
     def __str__(self) -> str:
         return (
@@ -142,17 +159,39 @@ class PoetryEnv:
             env=environ,
             timeout=timeout,
         )
-        return Result(tuple(args), completed.returncode, completed.stdout, completed.stderr)
+        return Result(completed.returncode, completed.stdout, completed.stderr, args=tuple(args))
+
+
+class Source(NamedTuple):
+    """A ``[[tool.poetry.source]]`` of a test project."""
+
+    name: str
+    url: str
+    priority: str = "explicit"
+
+
+def source_table(name: str, url: str, priority: str = "explicit") -> str:
+    return f'\n[[tool.poetry.source]]\nname = "{name}"\nurl = "{url}"\npriority = "{priority}"\n'
 
 
 def write_project(
-    directory: Path, name: str = "sample-app", *, extra: str = "", version: str = "0.1.0"
+    directory: Path,
+    name: str = "sample-app",
+    *,
+    version: str = "0.1.0",
+    sources: Sequence[Source] = (),
+    dependencies: Sequence[str] = (),
+    extra: str = "",
 ) -> Path:
-    """A minimal, valid Poetry 2 project; ``extra`` is appended to pyproject.toml as written."""
+    """A minimal, valid Poetry 2 project in ``directory``; returns its pyproject.toml.
+
+    ``dependencies`` are PEP 508 strings for ``[project]``; the ``sources`` tables and then
+    ``extra`` are appended to pyproject.toml as written."""
     package = name.replace("-", "_")
     (directory / package).mkdir(parents=True, exist_ok=True)
     (directory / package / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
     (directory / "README.md").write_text(f"# {name}\n")
+    requirements = ", ".join(f'"{requirement}"' for requirement in dependencies)
     pyproject = directory / "pyproject.toml"
     pyproject.write_text(
         "[project]\n"
@@ -162,10 +201,39 @@ def write_project(
         'readme = "README.md"\n'
         'requires-python = ">=3.10"\n'
         'authors = [{ name = "Sample Author", email = "author@example.com" }]\n'
-        "dependencies = []\n"
+        f"dependencies = [{requirements}]\n"
         "\n"
         "[build-system]\n"
         'requires = ["poetry-core>=2.0,<3"]\n'
-        'build-backend = "poetry.core.masonry.api"\n' + extra
+        'build-backend = "poetry.core.masonry.api"\n'
+        + "".join(source_table(*source) for source in sources)
+        + extra
     )
     return pyproject
+
+
+class ProjectFactory:
+    """What the ``project_factory`` fixture gives: ``write_project`` into the test's project
+    directory, or into ``directory`` (a name is taken under the test's temporary directory);
+    returns the project directory."""
+
+    def __init__(self, root: Path, default: Path) -> None:
+        self._root = root
+        self._default = default
+
+    def __call__(
+        self,
+        name: str = "sample-app",
+        *,
+        directory: Path | str | None = None,
+        version: str = "0.1.0",
+        sources: Sequence[Source] = (),
+        dependencies: Sequence[str] = (),
+        extra: str = "",
+    ) -> Path:
+        target = self._default if directory is None else self._root / directory
+        target.mkdir(parents=True, exist_ok=True)
+        write_project(
+            target, name, version=version, sources=sources, dependencies=dependencies, extra=extra
+        )
+        return target

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.poetry_env import Source
 from tests.poetry_env import write_project
 
 
@@ -17,10 +18,8 @@ if TYPE_CHECKING:
 
 SOURCE = "team-feed"
 PRIVATE_PACKAGE = "contoso-private-lib"
-
-
-def source_table(name: str, url: str, priority: str = "explicit") -> str:
-    return f'\n[[tool.poetry.source]]\nname = "{name}"\nurl = "{url}"\npriority = "{priority}"\n'
+# A hosted feed nothing listens for: for the tests that never reach the feed.
+FEED_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/simple/"
 
 
 def feed_project(
@@ -32,16 +31,15 @@ def feed_project(
     dependency: str | None = None,
 ) -> Path:
     """A project with one explicit Azure feed source (and optionally a dependency pinned to it)."""
-    extra = source_table(source, index_url)
-    if dependency is not None:
-        extra += f'\n[tool.poetry.dependencies]\n{dependency} = {{ source = "{source}" }}\n'
-    pyproject = write_project(directory, name, extra=extra)
-    if dependency is not None:
-        text = pyproject.read_text()
-        pyproject.write_text(
-            text.replace("dependencies = []", f'dependencies = ["{dependency} (>=1.0)"]', 1)
-        )
-    return pyproject
+    if dependency is None:
+        return write_project(directory, name, sources=[Source(source, index_url)])
+    return write_project(
+        directory,
+        name,
+        sources=[Source(source, index_url)],
+        dependencies=[f"{dependency} (>=1.0)"],
+        extra=f'\n[tool.poetry.dependencies]\n{dependency} = {{ source = "{source}" }}\n',
+    )
 
 
 def auth_toml(env: PoetryEnv) -> str:

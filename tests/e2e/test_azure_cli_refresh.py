@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.e2e.helpers_login import FEED_URL
 from tests.e2e.helpers_login import SOURCE
 from tests.e2e.helpers_login import expiry_records
 from tests.e2e.helpers_login import feed_project
@@ -29,7 +30,6 @@ pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="POSIX process groups"),
 ]
 
-FEED_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/simple/"
 TOKEN = "entra-0123456789abcdefghijklmnop"
 
 

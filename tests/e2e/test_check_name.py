@@ -14,24 +14,17 @@ from tests.public_index_server import closed_port_url
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.poetry_env import PoetryEnv
     from tests.poetry_env import Result
 
 
-pytestmark = pytest.mark.e2e
-
 KNOWN = ("requests", "Foo.Bar", "kpv-existing", "kpv-other", "f00bar")
 FEED = "https://pkgs.dev.azure.com/contoso/Fabrikam/_packaging/kpv/pypi/simple/"
 DAY = 86400
 
-
-@pytest.fixture
-def index() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(KNOWN) as server:
-        yield server
+pytestmark = [pytest.mark.e2e, pytest.mark.public_index(KNOWN)]
 
 
 def check(
@@ -52,11 +45,11 @@ def verdicts(document: dict[str, Any], name: str) -> dict[str, str]:
 
 
 def test_project_name_and_prefix_from_pyproject(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer
 ) -> None:
     write_project(project_dir, "kpv_tools", extra='\n[tool.poetry-ado]\nprefix = "KPV_"\n')
 
-    result = check(poetry_env, project_dir, index.url)
+    result = check(poetry_env, project_dir, public_index.url)
 
     assert result.exit_code == 0, result
     document = report(result)
@@ -72,17 +65,24 @@ def test_project_name_and_prefix_from_pyproject(
         "stdlib": "ok",
         "public": "ok",
     }
-    assert index.count("/simple/kpv-tools/") == 1
+    assert public_index.count("/simple/kpv-tools/") == 1
     assert result.stderr == ""
 
 
 def test_names_and_prefix_option_with_problems(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer
 ) -> None:
     write_project(project_dir, "kpv-app", extra='\n[tool.poetry-ado]\nprefix = "other-"\n')
 
     result = check(
-        poetry_env, project_dir, index.url, "foo__bar", "FOO-bar", "kpv-new", "--prefix", "kpv-"
+        poetry_env,
+        project_dir,
+        public_index.url,
+        "foo__bar",
+        "FOO-bar",
+        "kpv-new",
+        "--prefix",
+        "kpv-",
     )
 
     assert result.exit_code == 1, result
@@ -98,18 +98,18 @@ def test_names_and_prefix_option_with_problems(
         "public": "ok",
     }
     # one request per distinct normal name, never a non-normal one
-    assert index.count() == 2
-    assert index.count(status=301) == 0
+    assert public_index.count() == 2
+    assert public_index.count(status=301) == 0
 
 
 def test_text_table_and_quiet(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer
 ) -> None:
-    result = check(poetry_env, project_dir, index.url, "json", "kpv-new", json_output=False)
+    result = check(poetry_env, project_dir, public_index.url, "json", "kpv-new", json_output=False)
 
     assert result.exit_code == 1, result
     lines = result.stdout.splitlines()
-    assert lines[0] == f"Checking 2 names against {index.url}."
+    assert lines[0] == f"Checking 2 names against {public_index.url}."
     assert lines[2].split() == ["name", "check", "verdict", "reason"]
     assert any(line.split()[:3] == ["stdlib", "problem", "json"] for line in lines)
     assert "no prefix configured (set [tool.poetry-ado] prefix or pass --prefix)" in result.stdout
@@ -117,12 +117,12 @@ def test_text_table_and_quiet(
     assert not any(line != line.rstrip() for line in lines)
 
     quiet = poetry_env.run(
-        "-q", "ado", "check-name", "json", "--index-url", index.url, cwd=project_dir
+        "-q", "ado", "check-name", "json", "--index-url", public_index.url, cwd=project_dir
     )
     assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (1, "", "")
 
     quiet_json = poetry_env.run(
-        "-q", "ado", "check-name", "json", "--index-url", index.url, "--format", "json",
+        "-q", "ado", "check-name", "json", "--index-url", public_index.url, "--format", "json",
         cwd=project_dir,
     )  # fmt: skip
     assert quiet_json.exit_code == 1
@@ -130,7 +130,7 @@ def test_text_table_and_quiet(
 
 
 def test_dependency_audit_from_pyproject_and_lock(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer
 ) -> None:
     write_project(
         project_dir,
@@ -157,7 +157,7 @@ def test_dependency_audit_from_pyproject_and_lock(
         + '\n[metadata]\nlock-version = "2.1"\npython-versions = ">=3.10"\ncontent-hash = "0"\n'
     )
 
-    result = check(poetry_env, project_dir, index.url, "--dependencies")
+    result = check(poetry_env, project_dir, public_index.url, "--dependencies")
 
     assert result.exit_code == 1, result
     dependencies = {d["normalized"]: d for d in report(result)["dependencies"]}
@@ -176,65 +176,71 @@ def test_dependency_audit_from_pyproject_and_lock(
     assert 'priority = "explicit"' in transitive["pin"]["reason"]
     assert 'source = "kpv"' in transitive["pin"]["reason"]
 
-    text = check(poetry_env, project_dir, index.url, "--dependencies", json_output=False)
+    text = check(poetry_env, project_dir, public_index.url, "--dependencies", json_output=False)
     assert text.exit_code == 1
     assert "Checking 1 name and 3 private dependencies against" in text.stdout
     assert "kpv-transitive (kpv)" in text.stdout
 
 
 def test_similar_downloads_then_uses_cache_then_revalidates(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer
 ) -> None:
-    first = check(poetry_env, project_dir, index.url, "fo0-bar", "--prefix", "kpv", "--similar")
+    first = check(
+        poetry_env, project_dir, public_index.url, "fo0-bar", "--prefix", "kpv", "--similar"
+    )
     assert first.exit_code == 1, first  # prefix problem
     document = report(first)
     assert verdicts(document, "fo0-bar")["similar"] == "warning"
     assert document["names"][0]["checks"][4]["related"] == ["f00bar", "foo-bar"]
     assert document["prefix"]["public_matches"] == 2
     assert document["project_list"]["status"] == "downloaded"
-    assert [r.status for r in index.root_requests()] == [200]
+    assert [r.status for r in public_index.root_requests()] == [200]
 
-    second = check(poetry_env, project_dir, index.url, "kpv-x", "--similar")
+    second = check(poetry_env, project_dir, public_index.url, "kpv-x", "--similar")
     assert second.exit_code == 0, second
     assert report(second)["project_list"]["status"] == "cached"
-    assert len(index.root_requests()) == 1
+    assert len(public_index.root_requests()) == 1
 
     [meta_path] = (poetry_env.cache_dir / "ado" / "public-index").glob("*/meta.json")
     meta = json.loads(meta_path.read_text())
     meta["checked_at"] -= 2 * DAY
     meta_path.write_text(json.dumps(meta))
 
-    third = check(poetry_env, project_dir, index.url, "kpv-x", "--similar", json_output=False)
+    third = check(
+        poetry_env, project_dir, public_index.url, "kpv-x", "--similar", json_output=False
+    )
     assert third.exit_code == 0, third
     assert "The cached project list of" in third.stdout
-    request = index.root_requests()[-1]
-    assert (request.status, request.headers["if-none-match"]) == (304, index.etag)
+    request = public_index.root_requests()[-1]
+    assert (request.status, request.headers["if-none-match"]) == (304, public_index.etag)
 
     meta = json.loads(meta_path.read_text())
     meta["checked_at"] -= 3 * 3600
     meta_path.write_text(json.dumps(meta))
-    index.stop()
-    offline = check(poetry_env, project_dir, index.url, "kpv-x", "--similar", json_output=False)
+    public_index.stop()
+    offline = check(
+        poetry_env, project_dir, public_index.url, "kpv-x", "--similar", json_output=False
+    )
     # the similarity check works from the cache; the live existence check cannot
     assert offline.exit_code == 2, offline
     assert "Using the project list of" in offline.stdout
     assert "cached 3 hours ago (5 projects)" in offline.stdout
     assert "Traceback" not in offline.output
 
-    no_cache = check(poetry_env, project_dir, index.url, "kpv-x", "--similar", "--no-cache")
+    no_cache = check(poetry_env, project_dir, public_index.url, "kpv-x", "--similar", "--no-cache")
     assert no_cache.exit_code == 2
     assert report(no_cache)["project_list"]["status"] == "unavailable"
 
 
 @pytest.mark.parametrize("trouble", ["unreachable", "server-error"])
 def test_index_trouble_exits_2_with_one_line(
-    poetry_env: PoetryEnv, project_dir: Path, index: PublicIndexServer, trouble: str
+    poetry_env: PoetryEnv, project_dir: Path, public_index: PublicIndexServer, trouble: str
 ) -> None:
     if trouble == "unreachable":
         url = closed_port_url()
     else:
-        index.fail_all = True
-        url = index.url
+        public_index.fail_all = True
+        url = public_index.url
 
     result = check(poetry_env, project_dir, url, "kpv-tools", json_output=False)
 

@@ -158,7 +158,7 @@ def run(fresh: FreshPoetry, env: PoetryEnv, *args: str, cwd: Path) -> Result:
         env=environ,
         timeout=240,
     )
-    return Result(tuple(args), completed.returncode, completed.stdout, completed.stderr)
+    return Result(completed.returncode, completed.stdout, completed.stderr, args=tuple(args))
 
 
 def ok(result: Result) -> Result:

@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.e2e.helpers_login import FEED_URL
 from tests.e2e.helpers_login import SOURCE
 from tests.e2e.helpers_login import feed_project
-from tests.poetry_env import write_project
 
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.poetry_env import PoetryEnv
+    from tests.poetry_env import ProjectFactory
     from tests.poetry_env import Result
 
 
@@ -29,7 +30,6 @@ pytestmark = [
 ]
 
 FAULT = "POETRY_ADO_FAULT_AT_WRITE"
-FEED_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/simple/"
 UPLOAD_URL = FEED_URL.replace("/simple/", "/upload/")
 OTHER_FEED_URL = "https://pkgs.dev.azure.com/fabrikam/_packaging/other/pypi/simple/"
 TOKEN = "canary-token-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -38,23 +38,26 @@ OLD_CONFIG = '[repositories.elsewhere]\nurl = "https://example.com/upload/"\n'
 OLD_AUTH = '[http-basic.elsewhere]\nusername = "someone"\npassword = "old-secret"\n'
 
 
-def add_feed(poetry: PoetryEnv, cwd: Path, fault: str | None = None, *args: str) -> Result:
+# Every way a write is stopped, for the commands that write more than one file.
+KILLED = pytest.mark.parametrize("action", ["kill", "kill-after-rename"])
+INTERRUPTED = pytest.mark.parametrize(("signal_name", "code"), [("sigint", 130), ("sigterm", 143)])
+
+
+def run_faulted(
+    poetry: PoetryEnv, cwd: Path, fault: str | None, *args: str, stdin: str | None = None
+) -> Result:
+    """``poetry ARGS`` with the writer told to stop at ``fault`` (none: a normal run)."""
     env = {FAULT: fault} if fault else {}
-    return poetry.run("ado", "add-feed", FEED_URL, *args, cwd=cwd, env=env, timeout=120)
+    return poetry.run(*args, cwd=cwd, stdin=stdin, env=env, timeout=120)
+
+
+def add_feed(poetry: PoetryEnv, cwd: Path, fault: str | None = None, *args: str) -> Result:
+    return run_faulted(poetry, cwd, fault, "ado", "add-feed", FEED_URL, *args)
 
 
 def login(poetry: PoetryEnv, cwd: Path, fault: str | None = None, *args: str) -> Result:
-    env = {FAULT: fault} if fault else {}
-    return poetry.run(
-        "ado",
-        "login",
-        "--pat-stdin",
-        "--no-verify",
-        *args,
-        cwd=cwd,
-        stdin=TOKEN + "\n",
-        env=env,
-        timeout=120,
+    return run_faulted(
+        poetry, cwd, fault, "ado", "login", "--pat-stdin", "--no-verify", *args, stdin=TOKEN + "\n"
     )
 
 
@@ -63,9 +66,8 @@ def leftovers(directory: Path) -> list[str]:
 
 
 @pytest.fixture
-def project(project_dir: Path) -> Path:
-    write_project(project_dir)
-    return project_dir
+def project(project_factory: ProjectFactory) -> Path:
+    return project_factory()
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def configured(poetry_env: PoetryEnv) -> PoetryEnv:
 
 
 @pytest.mark.parametrize("killed_at", ["config.toml", "pyproject.toml"])
-@pytest.mark.parametrize("action", ["kill", "kill-after-rename"])
+@KILLED
 def test_add_feed_killed_at_a_write_leaves_old_or_new_files(
     configured: PoetryEnv, project: Path, killed_at: str, action: str
 ) -> None:
@@ -111,7 +113,7 @@ def test_add_feed_killed_at_a_write_leaves_old_or_new_files(
 
 
 @pytest.mark.parametrize("at", ["config.toml", "pyproject.toml"])
-@pytest.mark.parametrize(("signal_name", "code"), [("sigint", 130), ("sigterm", 143)])
+@INTERRUPTED
 def test_add_feed_interrupted_at_a_write_goes_all_the_way(
     configured: PoetryEnv, project: Path, at: str, signal_name: str, code: int
 ) -> None:
@@ -201,7 +203,7 @@ def feed_dir(project_dir: Path) -> Path:
 
 
 @pytest.mark.parametrize("killed_at", ["auth.toml", "config.toml"])
-@pytest.mark.parametrize("action", ["kill", "kill-after-rename"])
+@KILLED
 def test_login_killed_at_a_write_leaves_old_or_new_files(
     configured: PoetryEnv, feed_dir: Path, killed_at: str, action: str
 ) -> None:
@@ -222,7 +224,7 @@ def test_login_killed_at_a_write_leaves_old_or_new_files(
     assert leftovers(configured.config_dir) == []
 
 
-@pytest.mark.parametrize(("signal_name", "code"), [("sigint", 130), ("sigterm", 143)])
+@INTERRUPTED
 def test_login_interrupted_at_a_write_goes_all_the_way(
     configured: PoetryEnv, feed_dir: Path, signal_name: str, code: int
 ) -> None:

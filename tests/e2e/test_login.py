@@ -20,10 +20,11 @@ from tests.e2e.helpers_login import config_toml
 from tests.e2e.helpers_login import expiry_records
 from tests.e2e.helpers_login import feed_project
 from tests.e2e.helpers_login import in_minutes
-from tests.e2e.helpers_login import source_table
+from tests.e2e.helpers_login import path_without_real_az
 from tests.fakes.az import FakeAz
 from tests.fakes.az import install_fake_az
 from tests.fakes.keyrings import keyring_env
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 
 
@@ -40,6 +41,13 @@ ENDPOINT_VARIABLES = (
     "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS",
     "ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS",
 )
+
+
+def assert_refused(poetry: PoetryEnv, result: Result, message: str) -> None:
+    """The login failed with ``message`` and stored no credential."""
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert auth_toml(poetry) == ""
 
 
 def login(
@@ -228,9 +236,7 @@ def test_no_read_access_to_the_feed(
     other_feed_only = "other-feed-token-0123456789"
     ado_emulator.emulator.add_token(other_feed_only, feeds=[ado_emulator.org_feed])
     result = login(poetry_env, project, other_feed_only)
-    assert result.exit_code == 1
-    assert "this identity has no read access to the feed 'team-feed'" in result.stderr
-    assert auth_toml(poetry_env) == ""
+    assert_refused(poetry_env, result, "this identity has no read access to the feed 'team-feed'")
 
 
 def test_feed_not_found(
@@ -240,9 +246,7 @@ def test_feed_not_found(
         project_dir, f"{ado_emulator.base_url}/contoso/_packaging/no-such-feed/pypi/simple/"
     )
     result = login(poetry_env, project_dir, ado_emulator.read_token)
-    assert result.exit_code == 1
-    assert "feed not found" in result.stderr
-    assert auth_toml(poetry_env) == ""
+    assert_refused(poetry_env, result, "feed not found")
 
 
 def test_server_errors_are_retried_then_reported(
@@ -264,9 +268,7 @@ def test_an_unreachable_host_is_named(poetry_env: PoetryEnv, project_dir: Path) 
         port = probe.getsockname()[1]
     feed_project(project_dir, f"http://127.0.0.1:{port}/contoso/_packaging/feed/pypi/simple/")
     result = login(poetry_env, project_dir, "some-token-value")
-    assert result.exit_code == 1
-    assert f"could not connect to 127.0.0.1:{port}" in result.stderr
-    assert auth_toml(poetry_env) == ""
+    assert_refused(poetry_env, result, f"could not connect to 127.0.0.1:{port}")
 
 
 def test_a_feed_that_does_not_answer_times_out(
@@ -462,16 +464,6 @@ def test_logout_removes_the_credential_and_keeps_the_setup(
 # --- Azure CLI -----------------------------------------------------------------------------
 
 
-def _path_without_real_az(env: PoetryEnv) -> dict[str, str]:
-    """PATH with the fake bin first and no other directory holding an `az`."""
-    directories = [
-        d
-        for d in env.environ()["PATH"].split(os.pathsep)
-        if d and (d == str(env.bin_dir) or not (Path(d) / "az").exists())
-    ]
-    return {"PATH": os.pathsep.join(directories)}
-
-
 def login_with_fake_az(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project: Path, *, expires_in_minutes: int
 ) -> tuple[FakeAz, dict[str, str]]:
@@ -483,7 +475,7 @@ def login_with_fake_az(
     # The server grants session tokens no longer than that.
     ado_emulator.emulator.session_token_max_lifetime = expires_in_minutes * 60
     az.set(mode="ok", token=token, expires_on=in_minutes(60))
-    path = _path_without_real_az(poetry_env)
+    path = path_without_real_az(poetry_env)
     assert poetry_env.run("ado", "login", "--azure-cli", cwd=project, env=path).exit_code == 0
     return az, path
 
@@ -496,7 +488,7 @@ def test_login_through_the_azure_cli_and_refresh_before_lock(
     ado_emulator.emulator.add_token(first, write=False)
     ado_emulator.emulator.add_token(second, write=False)
     az.set(mode="ok", token=first, expires_on=in_minutes(3), tenant="contoso-tenant")
-    path = _path_without_real_az(poetry_env)
+    path = path_without_real_az(poetry_env)
 
     # --no-session-token: the Entra token itself, as before session tokens.
     result = poetry_env.run(
@@ -594,11 +586,9 @@ def test_azure_cli_problems(poetry_env: PoetryEnv, project: Path, mode: str, mes
     if mode != "missing":
         install_fake_az(poetry_env.bin_dir).set(mode=mode)
     result = poetry_env.run(
-        "ado", "login", "--azure-cli", cwd=project, env=_path_without_real_az(poetry_env)
+        "ado", "login", "--azure-cli", cwd=project, env=path_without_real_az(poetry_env)
     )
-    assert result.exit_code == 1
-    assert message in result.stderr
-    assert auth_toml(poetry_env) == ""
+    assert_refused(poetry_env, result, message)
 
 
 def test_the_listener_costs_nothing_without_an_azure_cli_login(

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.helpers_login import source_table
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 from tests.public_index_server import PublicIndexServer
 from tests.public_index_server import closed_port_url
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.emulator.pytest_plugin import AdoEmulator
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from tests.poetry_env import Result
 
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.public_index(["requests"])]
 
 SOURCE = "team-feed"
 PROJECT = "sample-app"
@@ -85,12 +84,6 @@ class Publishing:
 
     def post_statuses(self) -> list[int | None]:
         return [r.status for r in self.posts()]
-
-
-@pytest.fixture
-def public_index() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(["requests"]) as server:
-        yield server
 
 
 @pytest.fixture

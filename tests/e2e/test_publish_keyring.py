@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.helpers_login import source_table
 from tests.emulator.packages import build_sdist
 from tests.emulator.packages import build_wheel
 from tests.fakes.keyrings import keyring_env
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
-from tests.public_index_server import PublicIndexServer
 
 
 if TYPE_CHECKING:
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.poetry_env import PoetryEnv
+    from tests.public_index_server import PublicIndexServer
 
 
 pytestmark = pytest.mark.e2e
@@ -27,8 +27,12 @@ pytestmark = pytest.mark.e2e
 SOURCE = "team-feed"
 
 
+@pytest.mark.public_index(["requests"])
 def test_a_hanging_keyring_is_one_line_within_the_keyring_timeout(
-    ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project_dir: Path
+    ado_emulator: AdoEmulator,
+    poetry_env: PoetryEnv,
+    project_dir: Path,
+    public_index: PublicIndexServer,
 ) -> None:
     write_project(
         project_dir, "sample-app", extra=source_table(SOURCE, ado_emulator.feed.index_url)
@@ -42,12 +46,11 @@ def test_a_hanging_keyring_is_one_line_within_the_keyring_timeout(
     poetry_env.auth_file.write_text(f'[http-basic.{SOURCE}]\nusername = "azure"\n')
     env = {**keyring_env("HangingKeyring"), "POETRY_ADO_KEYRING_TIMEOUT": "1"}
 
-    with PublicIndexServer(["requests"]) as public:
-        started = time.monotonic()
-        result = poetry_env.run(
-            "ado", "publish", "--index-url", public.url, cwd=project_dir, env=env, timeout=60
-        )
-        took = time.monotonic() - started
+    started = time.monotonic()
+    result = poetry_env.run(
+        "ado", "publish", "--index-url", public_index.url, cwd=project_dir, env=env, timeout=60
+    )
+    took = time.monotonic() - started
 
     assert result.exit_code == 1, result
     assert "the keyring did not answer within 1 s" in result.stderr

@@ -19,7 +19,6 @@ from tests.public_index_server import PublicIndexServer
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.emulator.pytest_plugin import AdoEmulator
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.e2e
 def ok(result: Result) -> Result:
     assert result.exit_code == 0, result
     return result
-
-
-@pytest.fixture
-def pypi() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer() as server:
-        yield server
 
 
 def sdist_metadata(path: Path) -> str:
@@ -79,13 +72,13 @@ def test_login_on_a_feed_whose_root_answers_404(
 def test_audit_tells_upstream_packages_from_a_shadowed_name(
     poetry_env: PoetryEnv,
     ado_emulator_factory: EmulatorFactory,
-    pypi: PublicIndexServer,
+    public_index: PublicIndexServer,
     project_dir: Path,
 ) -> None:
-    pypi.add_package("requests", "2.32.0")
+    public_index.add_package("requests", "2.32.0")
     # someone owns our private name on the public index (another file of the same version)
-    pypi.add_package("kpv-shadow", "1.0", requires_python=">=3.8")
-    emulator = ado_emulator_factory(upstream=pypi)
+    public_index.add_package("kpv-shadow", "1.0", requires_python=">=3.8")
+    emulator = ado_emulator_factory(upstream=public_index)
     feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
     token = emulator.generate_token()  # a contributor may save upstream versions
     feed.add_package("kpv-shadow", "1.0")  # ours, published to the feed
@@ -99,7 +92,7 @@ def test_audit_tells_upstream_packages_from_a_shadowed_name(
     assert feed.is_from_upstream("requests-2.32.0-py3-none-any.whl")
 
     result = poetry_env.run(
-        "ado", "check-name", "--dependencies", "--index-url", pypi.url, "--format", "json",
+        "ado", "check-name", "--dependencies", "--index-url", public_index.url, "--format", "json",
         cwd=project_dir,
     )  # fmt: skip
 
@@ -157,7 +150,7 @@ def test_install_follows_the_303_to_blob_storage_without_credentials(
 def test_publish_of_a_poetry_2_build_to_azure_devops_server(
     poetry_env: PoetryEnv,
     ado_emulator_factory: EmulatorFactory,
-    pypi: PublicIndexServer,
+    public_index: PublicIndexServer,
     project_dir: Path,
 ) -> None:
     emulator = ado_emulator_factory(mode="server")
@@ -179,7 +172,7 @@ def test_publish_of_a_poetry_2_build_to_azure_devops_server(
     assert "400" in plain.output
     assert feed.stored_files() == []
 
-    result = poetry_env.run("ado", "publish", "--index-url", pypi.url, cwd=project_dir)
+    result = poetry_env.run("ado", "publish", "--index-url", public_index.url, cwd=project_dir)
 
     assert result.exit_code == 0, result
     # poetry-core 2.5 writes 2.4 (with License-Expression), poetry-core 2.0 writes 2.3
@@ -207,7 +200,7 @@ def test_publish_of_a_poetry_2_build_to_azure_devops_server(
 def test_hosted_feed_that_refuses_the_metadata_version_is_explained(
     poetry_env: PoetryEnv,
     ado_emulator_factory: EmulatorFactory,
-    pypi: PublicIndexServer,
+    public_index: PublicIndexServer,
     project_dir: Path,
 ) -> None:
     emulator = ado_emulator_factory(max_metadata_version="2.2")
@@ -218,14 +211,24 @@ def test_hosted_feed_that_refuses_the_metadata_version_is_explained(
     ok(poetry_env.run("build", cwd=project_dir))
 
     kept = poetry_env.run(
-        "ado", "publish", "--index-url", pypi.url, "--keep-metadata-version", cwd=project_dir
+        "ado",
+        "publish",
+        "--index-url",
+        public_index.url,
+        "--keep-metadata-version",
+        cwd=project_dir,
     )
     assert kept.exit_code == 1, kept
     assert "is unsupported" in kept.stderr
     assert "--metadata-version-compat" in kept.stderr
 
     compat = poetry_env.run(
-        "ado", "publish", "--index-url", pypi.url, "--metadata-version-compat", cwd=project_dir
+        "ado",
+        "publish",
+        "--index-url",
+        public_index.url,
+        "--metadata-version-compat",
+        cwd=project_dir,
     )
     assert compat.exit_code == 0, compat
     assert len(feed.stored_files()) == 2
@@ -234,11 +237,11 @@ def test_hosted_feed_that_refuses_the_metadata_version_is_explained(
 def test_publish_never_takes_upstream_copies_for_its_own(
     poetry_env: PoetryEnv,
     ado_emulator_factory: EmulatorFactory,
-    pypi: PublicIndexServer,
+    public_index: PublicIndexServer,
     project_dir: Path,
 ) -> None:
-    pypi.add_package("contoso-tool", "0.1.0")  # the public package of the same name
-    emulator = ado_emulator_factory(upstream=pypi)
+    public_index.add_package("contoso-tool", "0.1.0")  # the public package of the same name
+    emulator = ado_emulator_factory(upstream=public_index)
     feed = emulator.add_feed("contoso", "team-feed")
     token = emulator.generate_token()
     feed.save_upstream_version("contoso-tool", "0.1.0")
@@ -248,7 +251,7 @@ def test_publish_never_takes_upstream_copies_for_its_own(
     before = [r for r in feed.requests() if r.method == "POST"]
 
     result = poetry_env.run(
-        "ado", "publish", "--index-url", pypi.url, "--no-check-name", "--skip-existing",
+        "ado", "publish", "--index-url", public_index.url, "--no-check-name", "--skip-existing",
         cwd=project_dir,
     )  # fmt: skip
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import pytest
 
@@ -39,15 +40,29 @@ def consumer_add(poetry_env: PoetryEnv, consumer: Path, source: str) -> Result:
     return poetry_env.run("add", f"{PACKAGE}=={VERSION}", "--source", source, cwd=consumer)
 
 
+class Producer(NamedTuple):
+    directory: Path
+    source: str
+
+
+@pytest.fixture
+def producer(poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path) -> Producer:
+    """The package's project, built and logged in to the feed with the write token."""
+    directory = tmp_path / "producer"
+    feed = ado_emulator.feed
+    return Producer(
+        directory, make_producer(poetry_env, directory, feed.index_url, ado_emulator.write_token)
+    )
+
+
 def test_a_consumer_of_release_sees_the_version_after_promote(
-    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path, producer: Producer
 ) -> None:
     feed = ado_emulator.feed
-    producer = tmp_path / "producer"
-    source = make_producer(poetry_env, producer, feed.index_url, ado_emulator.write_token)
+    source = producer.source
     feed.allow_external_versions(PACKAGE)  # not protected: the first publish hints at protect
 
-    published = ok(publish(poetry_env, producer))
+    published = ok(publish(poetry_env, producer.directory))
 
     assert f"This was the first version of {PACKAGE} on team-feed: run poetry ado protect" in (
         published.stdout
@@ -67,10 +82,10 @@ def test_a_consumer_of_release_sees_the_version_after_promote(
     before = consumer_add(reader_env, consumer, source)
     assert before.exit_code != 0, before  # not in the view yet
 
-    versions = ok(poetry_env.run("ado", "versions", "--format", "json", cwd=producer))
+    versions = ok(poetry_env.run("ado", "versions", "--format", "json", cwd=producer.directory))
     assert json.loads(versions.stdout)["current"]["state"] == "published"
-    promoted = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer))
-    again = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer))
+    promoted = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer.directory))
+    again = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer.directory))
 
     assert f"Promoted {PACKAGE} {VERSION} to view Release of team-feed." in promoted.stdout
     assert "nothing to do" in again.stdout
@@ -81,20 +96,18 @@ def test_a_consumer_of_release_sees_the_version_after_promote(
 
     # The owner protects the name; the hint is not repeated for the next version.
     owner = ado_emulator.emulator.generate_token(role="owner")
-    ok(poetry_env.run("config", f"http-basic.{source}", "azure", owner, cwd=producer))
-    protected = ok(poetry_env.run("ado", "protect", cwd=producer))
+    ok(poetry_env.run("config", f"http-basic.{source}", "azure", owner, cwd=producer.directory))
+    protected = ok(poetry_env.run("ado", "protect", cwd=producer.directory))
     assert "Protected 1 package." in protected.stdout
     assert not feed.allows_external_versions(PACKAGE)
 
 
 def test_publish_promote_promotes_after_the_upload(
-    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, producer: Producer
 ) -> None:
     feed = ado_emulator.feed
-    producer = tmp_path / "producer"
-    make_producer(poetry_env, producer, feed.index_url, ado_emulator.write_token)
 
-    result = ok(publish(poetry_env, producer, "--promote", "Release"))
+    result = ok(publish(poetry_env, producer.directory, "--promote", "Release"))
 
     assert f"Promoted {PACKAGE} {VERSION} to view Release of team-feed." in result.stdout
     assert "poetry ado protect" not in result.stdout  # auto is the default: already protected
@@ -104,13 +117,11 @@ def test_publish_promote_promotes_after_the_upload(
 
 
 def test_publish_promote_to_an_unknown_view_says_the_files_were_published(
-    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, tmp_path: Path
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, producer: Producer
 ) -> None:
     feed = ado_emulator.feed
-    producer = tmp_path / "producer"
-    make_producer(poetry_env, producer, feed.index_url, ado_emulator.write_token)
 
-    result = publish(poetry_env, producer, "--promote", "Staging")
+    result = publish(poetry_env, producer.directory, "--promote", "Staging")
 
     assert result.exit_code == 1, result
     assert f"{PACKAGE} {VERSION} was published, but not promoted to view Staging" in result.stderr

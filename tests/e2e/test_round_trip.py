@@ -40,13 +40,21 @@ def ok(result: Result) -> Result:
     return result
 
 
+def add_feed_and_login(
+    poetry_env: PoetryEnv, directory: Path, url: str, token: str, *add_feed: str
+) -> str:
+    """``add-feed URL ADD_FEED`` and a verified login with ``token``; returns the source name."""
+    added = ok(poetry_env.run("ado", "add-feed", url, *add_feed, cwd=directory))
+    name = added.stdout.split("Added source ")[1].split()[0]
+    ok(poetry_env.run("ado", "login", name, "--pat-stdin", cwd=directory, stdin=token + "\n"))
+    return name
+
+
 def make_producer(poetry_env: PoetryEnv, directory: Path, url: str, token: str) -> str:
     """A built producer project, with the feed added and a verified login; returns the name."""
     directory.mkdir()
     write_project(directory, PACKAGE, version=VERSION)
-    added = ok(poetry_env.run("ado", "add-feed", url, cwd=directory))
-    name = added.stdout.split("Added source ")[1].split()[0]
-    ok(poetry_env.run("ado", "login", name, "--pat-stdin", cwd=directory, stdin=token + "\n"))
+    name = add_feed_and_login(poetry_env, directory, url, token)
     ok(poetry_env.run("build", cwd=directory))
     return name
 
@@ -56,9 +64,7 @@ def install_in_consumer(
 ) -> tuple[Path, str]:
     directory.mkdir()
     write_project(directory, "consumer-app")
-    added = ok(poetry_env.run("ado", "add-feed", url, "--priority", "explicit", cwd=directory))
-    name = added.stdout.split("Added source ")[1].split()[0]
-    ok(poetry_env.run("ado", "login", name, "--pat-stdin", cwd=directory, stdin=token + "\n"))
+    name = add_feed_and_login(poetry_env, directory, url, token, "--priority", "explicit")
     ok(poetry_env.run("add", PACKAGE, "--source", name, cwd=directory))
     ok(poetry_env.run("install", cwd=directory))
     return directory, name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.emulator.pytest_plugin import EmulatorFactory
+    from tests.fakes.az import FakeAz
     from tests.poetry_env import PoetryEnv
 
 
@@ -48,6 +50,35 @@ def files_holding(env: PoetryEnv, project: Path, secret: str) -> list[str]:
             if path.is_file() and secret in path.read_text(errors="replace"):
                 found.append(str(path.relative_to(root)))
     return found
+
+
+@dataclass(frozen=True)
+class FakeAzLogin:
+    entra: str  # the Entra token the fake az prints
+    az: FakeAz
+    env: dict[str, str]  # PATH without a real az
+
+
+def fake_az_with_entra_token(
+    ado_emulator: AdoEmulator,
+    poetry_env: PoetryEnv,
+    project_dir: Path,
+    *,
+    entra: str | None = None,
+    dependency: str | None = None,
+    session_lifetime: int | None = None,
+) -> FakeAzLogin:
+    """A project on the emulator's feed and a fake az, logged in, printing an Entra token that
+    the emulator exchanges for session tokens (each valid ``session_lifetime`` seconds at most)."""
+    emulator = ado_emulator.emulator
+    entra = entra or make_jwt()
+    emulator.add_entra_token(entra)
+    if session_lifetime is not None:
+        emulator.session_token_max_lifetime = session_lifetime
+    feed_project(project_dir, ado_emulator.feed.index_url, dependency=dependency)
+    az = install_fake_az(poetry_env.bin_dir)
+    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
+    return FakeAzLogin(entra, az, path_without_real_az(poetry_env))
 
 
 def test_login_stores_a_read_session_token_for_the_feeds_tenant(
@@ -105,14 +136,12 @@ def test_write_and_the_refresh_mint_through_the_same_identity(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project_dir: Path
 ) -> None:
     emulator = ado_emulator.emulator
-    entra = make_jwt()
-    emulator.add_entra_token(entra)
-    emulator.session_token_max_lifetime = 120  # the server grants two minutes
     ado_emulator.feed.add_package(PRIVATE_PACKAGE, "1.0.0")
-    feed_project(project_dir, ado_emulator.feed.index_url, dependency=PRIVATE_PACKAGE)
-    az = install_fake_az(poetry_env.bin_dir)
-    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
-    path = path_without_real_az(poetry_env)
+    # the server grants two minutes
+    fake = fake_az_with_entra_token(
+        ado_emulator, poetry_env, project_dir, dependency=PRIVATE_PACKAGE, session_lifetime=120
+    )
+    entra, path = fake.entra, fake.env
     login = poetry_env.run("ado", "login", "--azure-cli", "--write", cwd=project_dir, env=path)
     assert login.exit_code == 0, login
     first = emulator.session_tokens[-1]
@@ -134,16 +163,10 @@ def test_write_and_the_refresh_mint_through_the_same_identity(
 def test_a_logged_out_az_is_the_usual_warning(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project_dir: Path
 ) -> None:
-    emulator = ado_emulator.emulator
-    entra = make_jwt()
-    emulator.add_entra_token(entra)
-    emulator.session_token_max_lifetime = 120
-    feed_project(project_dir, ado_emulator.feed.index_url)
-    az = install_fake_az(poetry_env.bin_dir)
-    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
-    path = path_without_real_az(poetry_env)
+    fake = fake_az_with_entra_token(ado_emulator, poetry_env, project_dir, session_lifetime=120)
+    path = fake.env
     assert poetry_env.run("ado", "login", "--azure-cli", cwd=project_dir, env=path).exit_code == 0
-    az.set(mode="not-logged-in")
+    fake.az.set(mode="not-logged-in")
     result = poetry_env.run("lock", cwd=project_dir, env=path)
     assert result.exit_code == 0, result
     assert f"Warning: could not refresh the Azure CLI token for '{SOURCE}'" in result.stderr
@@ -154,12 +177,7 @@ def test_publishing_with_a_read_token_mints_a_write_one_first(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project_dir: Path
 ) -> None:
     emulator = ado_emulator.emulator
-    entra = make_jwt()
-    emulator.add_entra_token(entra)
-    feed_project(project_dir, ado_emulator.feed.index_url)
-    az = install_fake_az(poetry_env.bin_dir)
-    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
-    path = path_without_real_az(poetry_env)
+    path = fake_az_with_entra_token(ado_emulator, poetry_env, project_dir).env
     assert poetry_env.run("ado", "login", "--azure-cli", cwd=project_dir, env=path).exit_code == 0
     assert poetry_env.run("build", cwd=project_dir).exit_code == 0
 
@@ -199,12 +217,9 @@ def test_a_token_too_big_for_the_windows_keyring_is_not_offered_to_it(
 ) -> None:
     emulator = ado_emulator.emulator
     emulator.add_token(LONG_ENTRA, write=False)
-    emulator.add_entra_token(LONG_ENTRA)
-    feed_project(project_dir, ado_emulator.feed.index_url)
-    az = install_fake_az(poetry_env.bin_dir)
-    az.set(mode="ok", token=LONG_ENTRA, expires_on=in_minutes(60))
+    fake = fake_az_with_entra_token(ado_emulator, poetry_env, project_dir, entra=LONG_ENTRA)
     store = tmp_path / "keyring.json"
-    env = {**path_without_real_az(poetry_env), **keyring_env("WinVaultKeyring", store)}
+    env = {**fake.env, **keyring_env("WinVaultKeyring", store)}
 
     raw = poetry_env.run(
         "ado", "login", "--azure-cli", "--no-session-token", cwd=project_dir, env=env
@@ -290,18 +305,10 @@ def test_env_prints_a_session_token(
     ado_emulator: AdoEmulator, poetry_env: PoetryEnv, project_dir: Path
 ) -> None:
     emulator = ado_emulator.emulator
-    entra = make_jwt()
-    emulator.add_entra_token(entra)
-    feed_project(project_dir, ado_emulator.feed.index_url)
-    az = install_fake_az(poetry_env.bin_dir)
-    az.set(mode="ok", token=entra, expires_on=in_minutes(60))
+    fake = fake_az_with_entra_token(ado_emulator, poetry_env, project_dir)
+    entra = fake.entra
     result = poetry_env.run(
-        "ado",
-        "env",
-        "--azure-cli",
-        "--write",
-        cwd=project_dir,
-        env={**path_without_real_az(poetry_env), "CI": ""},
+        "ado", "env", "--azure-cli", "--write", cwd=project_dir, env={**fake.env, "CI": ""}
     )
     assert result.exit_code == 0, result
     assert emulator.session_tokens[-1].token in result.stdout

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.poetry_env import PoetryEnv
+    from tests.poetry_env import ProjectFactory
     from tests.poetry_env import Result
 
 
@@ -43,10 +44,12 @@ def jwt(expires: int) -> str:
 
 
 @pytest.fixture
-def project(poetry_env: PoetryEnv, ado_emulator: AdoEmulator, project_dir: Path) -> Path:
-    write_project(project_dir)
-    ok(poetry_env.run("ado", "add-feed", ado_emulator.feed.index_url, cwd=project_dir))
-    return project_dir
+def project(
+    poetry_env: PoetryEnv, ado_emulator: AdoEmulator, project_factory: ProjectFactory
+) -> Path:
+    project = project_factory()
+    ok(poetry_env.run("ado", "add-feed", ado_emulator.feed.index_url, cwd=project))
+    return project
 
 
 def test_a_logged_in_source(

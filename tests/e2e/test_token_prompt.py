@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.e2e.helpers_login import FEED_URL
 from tests.e2e.helpers_login import SOURCE
 from tests.e2e.helpers_login import auth_toml
 from tests.e2e.helpers_login import feed_project
@@ -37,7 +38,6 @@ pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal"),
 ]
 
-FEED_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/simple/"
 TOKEN = "pastedcanary7q4xk2m9w3r8t6y1u5i0o2p4a6s8d0f2g4h6j8"
 PROMPT = "Personal access token for"
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import inspect
-import json
 import re
 import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +26,7 @@ from tests.emulator.packages import upload_file
 from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
 from tests.emulator.pytest_plugin import AdoEmulator
 from tests.emulator.pytest_plugin import EmulatorFactory
+from tests.public_index_plugin import PublicIndexFactory
 from tests.public_index_server import PublicIndexServer
 from tests.public_index_server import closed_port_url
 
@@ -64,13 +60,6 @@ def reason_message(response: requests.Response) -> str:
 @pytest.fixture
 def wheel(tmp_path: Path) -> Path:
     return build_wheel(tmp_path / "dist", "Demo.Pkg", "4.0.0", requires_python=">=3.8,<4")
-
-
-@pytest.fixture
-def published(ado_emulator: AdoEmulator, wheel: Path) -> Path:
-    response = upload_file(ado_emulator.feed.upload_url, wheel, auth=ado_emulator.write_auth)
-    assert response.status_code == 200, response.text
-    return wheel
 
 
 # --------------------------------------------------------------------------- index pages
@@ -708,20 +697,22 @@ class Upstreamed:
 
 
 @pytest.fixture
-def upstreamed(ado_emulator_factory: EmulatorFactory) -> Iterator[Upstreamed]:
-    with PublicIndexServer(["flask"]) as public:
-        public.add_package("requests", "2.31.0", ">=3.7")
-        public.add_package("requests", "2.32.0", ">=3.8")
-        emulator = ado_emulator_factory(upstream=public)
-        feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
-        yield Upstreamed(
-            public,
-            emulator,
-            feed,
-            ("u", emulator.generate_token(role="reader")),
-            ("u", emulator.generate_token(role="collaborator")),
-            ("u", emulator.generate_token(role="contributor")),
-        )
+def upstreamed(
+    ado_emulator_factory: EmulatorFactory, public_index_factory: PublicIndexFactory
+) -> Upstreamed:
+    public = public_index_factory(["flask"])
+    public.add_package("requests", "2.31.0", ">=3.7")
+    public.add_package("requests", "2.32.0", ">=3.8")
+    emulator = ado_emulator_factory(upstream=public)
+    feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
+    return Upstreamed(
+        public,
+        emulator,
+        feed,
+        ("u", emulator.generate_token(role="reader")),
+        ("u", emulator.generate_token(role="collaborator")),
+        ("u", emulator.generate_token(role="contributor")),
+    )
 
 
 def _links(page: requests.Response) -> list[str]:
@@ -858,22 +849,24 @@ def test_upstream_refusing_connections_is_502(ado_emulator_factory: EmulatorFact
     assert page.status_code == 502
 
 
-def test_upstream_per_feed_and_in_json_mode(ado_emulator_factory: EmulatorFactory) -> None:
-    with PublicIndexServer(json=True) as public:
-        public.add_package("numpy", "2.0.0")
-        emulator = ado_emulator_factory()
-        proxied = emulator.add_feed("contoso", "proxied", upstream=public)
-        plain = emulator.add_feed("contoso", "plain")
-        auth = ("u", emulator.generate_token(role="collaborator"))
+def test_upstream_per_feed_and_in_json_mode(
+    ado_emulator_factory: EmulatorFactory, public_index_factory: PublicIndexFactory
+) -> None:
+    public = public_index_factory(json=True)
+    public.add_package("numpy", "2.0.0")
+    emulator = ado_emulator_factory()
+    proxied = emulator.add_feed("contoso", "proxied", upstream=public)
+    plain = emulator.add_feed("contoso", "plain")
+    auth = ("u", emulator.generate_token(role="collaborator"))
 
-        page = get(proxied.project_url("numpy"), auth=auth)
-        saved = proxied.save_upstream_version("numpy", "2")
+    page = get(proxied.project_url("numpy"), auth=auth)
+    saved = proxied.save_upstream_version("numpy", "2")
 
-        assert page.status_code == 200
-        assert "numpy-2.0.0-py3-none-any.whl" in page.text
-        assert get(plain.project_url("numpy"), auth=auth).status_code == 404
-        assert saved == ["numpy-2.0.0-py3-none-any.whl"]
-        assert proxied.upstream_files() == saved
+    assert page.status_code == 200
+    assert "numpy-2.0.0-py3-none-any.whl" in page.text
+    assert get(plain.project_url("numpy"), auth=auth).status_code == 404
+    assert saved == ["numpy-2.0.0-py3-none-any.whl"]
+    assert proxied.upstream_files() == saved
 
 
 def test_emulator_upstream_can_be_switched_off_per_feed(
@@ -887,13 +880,15 @@ def test_emulator_upstream_can_be_switched_off_per_feed(
 # --------------------------------------------------------------------------- public index
 
 
-def test_public_index_serves_packages_and_keeps_file_less_projects() -> None:
-    with PublicIndexServer(["flask"]) as public:
-        public.add_package("Requests", "2.31.0", ">=3.7")
-        page = get(public.url + "requests/")
-        empty = get(public.url + "flask/")
-        (file,) = public.files("requests")
-        served = get(public.file_url(file.filename))
+def test_public_index_serves_packages_and_keeps_file_less_projects(
+    public_index_factory: PublicIndexFactory,
+) -> None:
+    public = public_index_factory(["flask"])
+    public.add_package("Requests", "2.31.0", ">=3.7")
+    page = get(public.url + "requests/")
+    empty = get(public.url + "flask/")
+    (file,) = public.files("requests")
+    served = get(public.file_url(file.filename))
 
     assert page.status_code == 200
     assert f'href="/files/{file.filename}#sha256={file.sha256}"' in page.text
@@ -904,10 +899,10 @@ def test_public_index_serves_packages_and_keeps_file_less_projects() -> None:
     assert hashlib.sha256(served.content).hexdigest() == file.sha256
 
 
-def test_public_index_json_project_page() -> None:
-    with PublicIndexServer(json=True) as public:
-        file = public.add_package("numpy", "2.0.0", ">=3.9")
-        page = get(public.url + "numpy/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+def test_public_index_json_project_page(public_index_factory: PublicIndexFactory) -> None:
+    public = public_index_factory(json=True)
+    file = public.add_package("numpy", "2.0.0", ">=3.9")
+    page = get(public.url + "numpy/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
 
     document = page.json()
     assert document["name"] == "numpy"
@@ -919,41 +914,3 @@ def test_public_index_json_project_page() -> None:
             "requires-python": ">=3.9",
         }
     ]
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def test_command_line_server_mode_with_an_upstream(tmp_path: Path) -> None:
-    with PublicIndexServer() as public:
-        public.add_package("requests", "2.32.0")
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tests.emulator", "--print-json"),
-                *("--mode", "server", "--upstream", public.url, "--storage", str(tmp_path)),
-            ],
-            cwd=Path(__file__).resolve().parents[2],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert process.stdout is not None
-            info = json.loads(process.stdout.readline())
-            auth = (info["username"], info["token"])
-            page = get(info["index_url"] + "requests/", auth=auth)
-            process.send_signal(signal.SIGTERM)
-            process.communicate(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-    assert info["mode"] == "server"
-    assert (
-        "/tfs/DefaultCollection/Fabrikam%20Web/_packaging/team-feed/pypi/simple/"
-        in (info["index_url"])
-    )
-    assert page.status_code == 200
-    assert "requests-2.32.0-py3-none-any.whl" in page.text
-    assert process.returncode == 0

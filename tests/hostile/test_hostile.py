@@ -22,6 +22,8 @@ from tests.hostile.servers import BEHAVIOURS
 from tests.hostile.servers import HostileServer
 from tests.poetry_env import POETRY
 from tests.poetry_env import PoetryEnv
+from tests.poetry_env import ProjectFactory
+from tests.poetry_env import Source
 from tests.poetry_env import write_project
 
 
@@ -106,14 +108,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[HostileServer]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, server: HostileServer, built: Path) -> Path:
-    directory = tmp_path / "project"
-    directory.mkdir()
-    write_project(
-        directory,
-        extra=f'\n[[tool.poetry.source]]\nname = "{SOURCE}"\nurl = "{server.feed_url}"\n'
-        'priority = "explicit"\n',
-    )
+def project(project_factory: ProjectFactory, server: HostileServer, built: Path) -> Path:
+    directory = project_factory(sources=[Source(SOURCE, server.feed_url)])
     shutil.copytree(built, directory / "dist")
     return directory
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from poetry_ado_plugin.plugin import COMMANDS
-from tests.inprocess import Outcome
 from tests.inprocess import in_process_poetry
 from tests.inprocess import snapshot
+from tests.poetry_env import Outcome
 from tests.poetry_env import write_project
 
 

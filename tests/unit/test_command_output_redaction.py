@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tests.inprocess import in_process_poetry
-from tests.poetry_env import write_project
+from tests.poetry_env import Source
 
 
 if TYPE_CHECKING:
@@ -14,27 +14,19 @@ if TYPE_CHECKING:
 
     import pytest
 
+    from tests.poetry_env import ProjectFactory
+
 
 SECRET = "p@ss@CANARY9d2"
 OLD = f"https://build:{SECRET}@pkgs.dev.azure.com/contoso/_packaging/old-feed/pypi/simple/"
 NEW = "https://pkgs.dev.azure.com/contoso/_packaging/new-feed/pypi/simple/"
 
 
-def _project(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    write_project(
-        project,
-        extra=f'\n[[tool.poetry.source]]\nname = "team-feed"\nurl = "{OLD}"\n'
-        'priority = "explicit"\n',
-    )
-    return project
-
-
 def test_the_diff_and_the_update_mask_a_password_holding_at(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_factory: ProjectFactory
 ) -> None:
-    run = in_process_poetry(tmp_path, monkeypatch, _project(tmp_path))
+    project = project_factory(sources=[Source("team-feed", OLD)])
+    run = in_process_poetry(tmp_path, monkeypatch, project)
 
     dry = run("ado", "add-feed", NEW, "--name", "team-feed", "--dry-run", "--no-repository")
     done = run("ado", "add-feed", NEW, "--name", "team-feed", "--no-repository")
@@ -48,11 +40,9 @@ def test_the_diff_and_the_update_mask_a_password_holding_at(
 
 
 def test_the_conflict_error_masks_a_password_holding_at(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_factory: ProjectFactory
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    write_project(project)
+    project = project_factory()
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text(
         f'[repositories.team-feed]\nurl = "{OLD.replace("/simple/", "/upload/")}"\n'

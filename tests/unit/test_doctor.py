@@ -15,8 +15,9 @@ import pytest
 from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
 
-from tests.e2e.helpers_login import source_table
 from tests.fakes.keyrings import HangingKeyring
+from tests.poetry_env import Outcome
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 
 
@@ -26,21 +27,16 @@ if TYPE_CHECKING:
 
     from tests.emulator.feed import EmulatedFeed
     from tests.emulator.pytest_plugin import AdoEmulator
+    from tests.public_index_server import PublicIndexServer
 
 
 PROJECT = "sample-app"
 LIBRARY = "team-lib"
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.stdout)
-        return document
+@dataclass(frozen=True)
+class Run(Outcome):
+    """A doctor run, with its JSON report's findings by check and source."""
 
     def check(self, check: str, source: str | None = "team-feed") -> list[dict[str, Any]]:
         document = self.json()
@@ -145,7 +141,7 @@ def test_a_healthy_project_passes_every_check_and_exits_0(doctor: Doctor) -> Non
 
     result = doctor.json()
 
-    assert result.code == 0, result
+    assert result.exit_code == 0, result
     document = result.json()
     assert document["schema"] == 1 and document["exit_code"] == 0
     verdicts = {c["check"]: c["verdict"] for s in document["sources"] for c in s["checks"]}
@@ -168,7 +164,7 @@ def test_text_output_is_a_checklist_per_source_with_fixes(doctor: Doctor) -> Non
 
     result = doctor.run()
 
-    assert result.code == 1, result
+    assert result.exit_code == 1, result
     assert "team-feed (supplemental)" in result.stdout
     assert "[FAIL] no credential for team-feed" in result.stdout
     assert "fix: poetry ado login team-feed" in result.stdout
@@ -181,7 +177,7 @@ def test_offline_sends_no_request(doctor: Doctor) -> None:
 
     result = doctor.json("--offline")
 
-    assert result.code == 0, result
+    assert result.exit_code == 0, result
     assert result.json()["offline"] is True
     assert doctor.ado.requests == []
     assert result.verdict("network.read") == set()
@@ -192,7 +188,7 @@ def test_an_unknown_name_is_a_usage_error(doctor: Doctor) -> None:
 
     result = doctor.run("other-feed")
 
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "'other-feed' is not an Azure Artifacts feed source" in result.stderr
 
 
@@ -203,7 +199,7 @@ def test_a_feed_that_does_not_answer_is_unchecked_exit_2(doctor: Doctor) -> None
 
     result = doctor.json()
 
-    assert result.code == 2, result
+    assert result.exit_code == 2, result
     assert result.verdict("network.read") == {"unchecked"}
 
 
@@ -223,7 +219,7 @@ def test_a_wrong_repository_url_and_an_overriding_variable(doctor: Doctor) -> No
     )
     wrong = doctor.json("--offline")
 
-    assert overridden.code == 1
+    assert overridden.exit_code == 1
     (finding,) = overridden.check("repository.url")
     assert finding["verdict"] == "problem"
     assert "POETRY_REPOSITORIES_TEAM_FEED_URL overrides" in finding["summary"]
@@ -239,7 +235,7 @@ def test_the_upload_url_as_source_and_a_dotted_name(doctor: Doctor) -> None:
 
     result = doctor.json("--offline")
 
-    assert result.code == 1
+    assert result.exit_code == 1
     assert result.verdict("source.url", "team.feed") == {"problem"}
     assert result.verdict("source.name", "team.feed") == {"warning"}
 
@@ -254,7 +250,7 @@ def test_legacy_source_keys_are_a_problem(doctor: Doctor) -> None:
 
     result = doctor.json("--offline")
 
-    assert result.code == 1
+    assert result.exit_code == 1
     (finding,) = result.check("source.legacy", None)
     assert finding["verdict"] == "problem" and "secondary" in finding["summary"]
 
@@ -300,7 +296,7 @@ def test_a_password_without_a_username_and_a_stray_variable(doctor: Doctor) -> N
 
     result = doctor.json("--offline")
 
-    assert result.code == 1
+    assert result.exit_code == 1
     assert result.verdict("credential.place") == {"problem"}
     (stray,) = result.check("credential.variable", None)
     assert "POETRY_HTTP_BASIC_TEAMFEED_PASSWORD" in stray["summary"]
@@ -340,8 +336,8 @@ def test_an_expired_token_and_one_about_to_expire(doctor: Doctor) -> None:
     doctor.login(_jwt(time.time() + 30 * 24 * 3600))
     later = doctor.json("--offline")
 
-    assert expired.code == 1 and expired.verdict("credential.expiry") == {"problem"}
-    assert soon.code == 0 and soon.verdict("credential.expiry") == {"warning"}
+    assert expired.exit_code == 1 and expired.verdict("credential.expiry") == {"problem"}
+    assert soon.exit_code == 0 and soon.verdict("credential.expiry") == {"warning"}
     assert later.verdict("credential.expiry") == {"ok"}
 
 
@@ -367,7 +363,7 @@ def test_a_hung_keyring_is_a_problem_within_the_timeout(
     result = doctor.json("--offline")
 
     assert time.monotonic() - started < 10
-    assert result.code == 1, result
+    assert result.exit_code == 1, result
     (finding,) = result.check("credential.keyring")
     assert finding["verdict"] == "problem"
     assert "did not answer within 0.5 s" in finding["summary"]
@@ -402,7 +398,7 @@ def test_a_403_on_read_is_a_problem(doctor: Doctor) -> None:
 
     result = doctor.json()
 
-    assert result.code == 1
+    assert result.exit_code == 1
     (finding,) = result.check("network.read")
     assert finding["verdict"] == "problem" and "HTTP 403" in finding["summary"]
 
@@ -449,7 +445,7 @@ def test_a_download_that_fails_while_the_index_works(doctor: Doctor) -> None:
     order(team, org)
     passing = doctor.json("team-feed")
 
-    assert failing.code == 1
+    assert failing.exit_code == 1
     assert failing.verdict("network.read") == {"ok"}
     (finding,) = failing.check("network.download")
     assert finding["verdict"] == "problem", finding
@@ -467,7 +463,7 @@ def test_a_deleted_locked_version(doctor: Doctor) -> None:
 
     result = doctor.json()
 
-    assert result.code == 1
+    assert result.exit_code == 1
     (finding,) = result.check("lock.health")
     assert finding["verdict"] == "problem"
     assert f"{LIBRARY} 1.0" in finding["summary"]
@@ -481,31 +477,28 @@ def test_retention_warns_about_locked_versions_in_no_view(doctor: Doctor) -> Non
     feed.promote(LIBRARY, "1.0", "Release")
     passed = doctor.json()
 
-    assert warned.code == 0
+    assert warned.exit_code == 0
     assert warned.verdict("feed.retention") == {"warning"}
     assert passed.verdict("feed.retention") == {"ok"}
 
 
 def test_an_upstream_feed_and_the_role_to_pull_from_it(
-    doctor: Doctor, ado_emulator_factory: Any
+    doctor: Doctor, ado_emulator_factory: Any, public_index: PublicIndexServer
 ) -> None:
-    from tests.public_index_server import PublicIndexServer
-
-    with PublicIndexServer() as pypi:
-        emulator = ado_emulator_factory(start=False, upstream=pypi)
-        feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
-        reader = emulator.generate_token(write=False)
-        collaborator = emulator.generate_token(role="collaborator")
-        emulator.start()
-        (doctor.home / "config" / "config.toml").write_text(
-            f'[repositories.team-feed]\nurl = "{feed.upload_url}"\n'
-        )
-        doctor.reset_config()
-        doctor.write(source_table("team-feed", feed.index_url, "supplemental"))
-        doctor.login(reader)
-        as_reader = doctor.json()
-        doctor.login(collaborator)
-        as_collaborator = doctor.json()
+    emulator = ado_emulator_factory(start=False, upstream=public_index)
+    feed = emulator.add_feed("contoso", "team-feed", project="Fabrikam Web")
+    reader = emulator.generate_token(write=False)
+    collaborator = emulator.generate_token(role="collaborator")
+    emulator.start()
+    (doctor.home / "config" / "config.toml").write_text(
+        f'[repositories.team-feed]\nurl = "{feed.upload_url}"\n'
+    )
+    doctor.reset_config()
+    doctor.write(source_table("team-feed", feed.index_url, "supplemental"))
+    doctor.login(reader)
+    as_reader = doctor.json()
+    doctor.login(collaborator)
+    as_collaborator = doctor.json()
 
     (upstream,) = as_reader.check("feed.upstream")
     assert upstream["verdict"] == "ok" and "PyPI is among them" in upstream["summary"]

@@ -34,20 +34,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from collections.abc import Iterator
 
+    from tests.public_index_plugin import PublicIndexFactory
+
 
 KNOWN = ("requests", "Foo.Bar", "kpv-existing", "kpv_other", "f00bar")
 DAY = 86400.0
 
 
-@pytest.fixture
-def server() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(KNOWN) as running:
-        yield running
+pytestmark = pytest.mark.public_index(KNOWN)
 
 
 @pytest.fixture
-def index(server: PublicIndexServer) -> Iterator[PublicIndex]:
-    with PublicIndex(server.url) as public:
+def index(public_index: PublicIndexServer) -> Iterator[PublicIndex]:
+    with PublicIndex(public_index.url) as public:
         yield public
 
 
@@ -55,11 +54,11 @@ def index(server: PublicIndexServer) -> Iterator[PublicIndex]:
 
 
 @pytest.mark.parametrize("name", ["requests", "Foo.Bar", "foo__bar", "FOO-bar", "KPV_Other"])
-def test_existing_names(index: PublicIndex, server: PublicIndexServer, name: str) -> None:
+def test_existing_names(index: PublicIndex, public_index: PublicIndexServer, name: str) -> None:
     lookup = index.lookup(name)
     assert lookup.presence is Presence.EXISTS
     # Always the normal name: no 301 round trip.
-    assert server.count(status=301) == 0
+    assert public_index.count(status=301) == 0
 
 
 def test_missing_name(index: PublicIndex) -> None:
@@ -67,24 +66,26 @@ def test_missing_name(index: PublicIndex) -> None:
     assert (lookup.name, lookup.presence, lookup.reason) == ("kpv-tools", Presence.MISSING, None)
 
 
-def test_redirects_are_followed(index: PublicIndex, server: PublicIndexServer) -> None:
-    server.moved["old-name"] = "/simple/foo-bar/"
-    server.moved["gone"] = "/simple/nothing-here/"
+def test_redirects_are_followed(index: PublicIndex, public_index: PublicIndexServer) -> None:
+    public_index.moved["old-name"] = "/simple/foo-bar/"
+    public_index.moved["gone"] = "/simple/nothing-here/"
     assert index.lookup("old_name").presence is Presence.EXISTS
     assert index.lookup("gone").presence is Presence.MISSING
 
 
-def test_other_status_is_unknown_never_free(index: PublicIndex, server: PublicIndexServer) -> None:
-    server.failing.add("flaky")
+def test_other_status_is_unknown_never_free(
+    index: PublicIndex, public_index: PublicIndexServer
+) -> None:
+    public_index.failing.add("flaky")
     lookup = index.lookup("flaky")
     assert lookup.presence is Presence.UNKNOWN
-    assert lookup.reason == f"127.0.0.1:{server.port} answered HTTP 503 Service Unavailable"
+    assert lookup.reason == f"127.0.0.1:{public_index.port} answered HTTP 503 Service Unavailable"
     # retried before giving up
-    assert server.count("/simple/flaky/") == 3
+    assert public_index.count("/simple/flaky/") == 3
 
 
-def test_server_error_is_unknown(index: PublicIndex, server: PublicIndexServer) -> None:
-    server.fail_all = True
+def test_server_error_is_unknown(index: PublicIndex, public_index: PublicIndexServer) -> None:
+    public_index.fail_all = True
     lookup = index.lookup("requests")
     assert lookup.presence is Presence.UNKNOWN
     assert "HTTP 500" in (lookup.reason or "")
@@ -99,50 +100,53 @@ def test_unreachable_index_is_unknown() -> None:
     assert lookup.reason.startswith("could not connect to 127.0.0.1:")
 
 
-def test_stopped_server_refuses_pooled_connections(server: PublicIndexServer) -> None:
-    with PublicIndex(server.url) as public:
+def test_stopped_server_refuses_pooled_connections(public_index: PublicIndexServer) -> None:
+    with PublicIndex(public_index.url) as public:
         assert public.lookup("requests").presence is Presence.EXISTS
-        server.stop()
+        public_index.stop()
         assert public.lookup("foo-bar").presence is Presence.UNKNOWN
         # a name asked before keeps its answer for the life of the index
         assert public.lookup("requests").presence is Presence.EXISTS
 
 
 def test_a_lookup_with_files_reads_the_page_and_serves_later_lookups(
-    server: PublicIndexServer,
+    public_index: PublicIndexServer,
 ) -> None:
-    wheel = server.add_package("requests", "2.32.3")
-    with PublicIndex(server.url) as public:
+    wheel = public_index.add_package("requests", "2.32.3")
+    with PublicIndex(public_index.url) as public:
         plain = public.lookup("requests")
         assert plain.files is None
         detailed = public.lookup("requests", with_files=True)
         assert detailed.sha256_of_version("2.32.3") == {wheel.sha256}
         assert detailed.sha256_of_version("2.32.4") == frozenset()
         assert public.lookup("requests") is detailed
-    assert server.count("/simple/requests/") == 2
+    assert public_index.count("/simple/requests/") == 2
 
 
-def test_a_redirect_away_from_the_project_pages_is_unknown(server: PublicIndexServer) -> None:
-    server.moved["sso"] = "/login/_signin?realm=x"
-    with PublicIndex(server.url) as public:
+def test_a_redirect_away_from_the_project_pages_is_unknown(public_index: PublicIndexServer) -> None:
+    public_index.moved["sso"] = "/login/_signin?realm=x"
+    with PublicIndex(public_index.url) as public:
         lookup = public.lookup("sso")
     assert lookup.presence is Presence.UNKNOWN
-    assert lookup.reason == f"127.0.0.1:{server.port} redirected to 127.0.0.1:{server.port}"
+    assert (
+        lookup.reason
+        == f"127.0.0.1:{public_index.port} redirected to 127.0.0.1:{public_index.port}"
+    )
 
 
-def test_timeout_is_unknown(server: PublicIndexServer) -> None:
-    server.latency = 0.5
-    with PublicIndex(server.url, timeout=(1.0, 0.1)) as public:
+def test_timeout_is_unknown(public_index: PublicIndexServer) -> None:
+    public_index.latency = 0.5
+    with PublicIndex(public_index.url, timeout=(1.0, 0.1)) as public:
         lookup = public.lookup("requests")
     assert lookup.presence is Presence.UNKNOWN
-    assert lookup.reason == f"127.0.0.1:{server.port} did not answer in time"
+    assert lookup.reason == f"127.0.0.1:{public_index.port} did not answer in time"
 
 
 # -- many lookups -----------------------------------------------------------------------------
 
 
 def test_lookup_all_is_keyed_by_normal_name_and_deduplicated(
-    index: PublicIndex, server: PublicIndexServer
+    index: PublicIndex, public_index: PublicIndexServer
 ) -> None:
     found = index.lookup_all(["Foo.Bar", "foo_bar", "requests", "kpv-new"])
     assert {name: lookup.presence for name, lookup in found.items()} == {
@@ -150,13 +154,13 @@ def test_lookup_all_is_keyed_by_normal_name_and_deduplicated(
         "requests": Presence.EXISTS,
         "kpv-new": Presence.MISSING,
     }
-    assert server.count() == 3
+    assert public_index.count() == 3
 
 
-def test_lookup_all_runs_concurrently(server: PublicIndexServer) -> None:
-    server.latency = 0.05
+def test_lookup_all_runs_concurrently(public_index: PublicIndexServer) -> None:
+    public_index.latency = 0.05
     names = [f"name-{number}" for number in range(40)]
-    with PublicIndex(server.url) as public:
+    with PublicIndex(public_index.url) as public:
         started = time.perf_counter()
         found = public.lookup_all(names)
         elapsed = time.perf_counter() - started
@@ -264,7 +268,7 @@ class Clock:
 
 
 def test_download_then_cache_then_revalidate(
-    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+    index: PublicIndex, public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
     cache = ProjectListCache(tmp_path, index.url)
     clock = Clock()
@@ -274,7 +278,7 @@ def test_download_then_cache_then_revalidate(
     assert first.projects is not None
     assert first.projects.count == 5
     assert "kpv-other" in first.projects
-    [request] = server.root_requests()
+    [request] = public_index.root_requests()
     assert request.status == 200
     assert "if-none-match" not in request.headers
     assert cache.names_path.read_text().splitlines()[1:3] == ["f00bar", "foo-bar"]
@@ -284,9 +288,9 @@ def test_download_then_cache_then_revalidate(
     second = fetch_project_list(index, cache, now=clock)
     assert second.status is ListStatus.CACHED
     assert second.message == (
-        f"Using the project list of 127.0.0.1:{server.port} cached 3 hours ago (5 projects)."
+        f"Using the project list of 127.0.0.1:{public_index.port} cached 3 hours ago (5 projects)."
     )
-    assert len(server.root_requests()) == 1
+    assert len(public_index.root_requests()) == 1
 
     # A day later: a conditional request, answered 304.
     clock.now += DAY
@@ -294,31 +298,31 @@ def test_download_then_cache_then_revalidate(
     assert third.status is ListStatus.REVALIDATED
     assert third.projects is not None
     assert third.projects.count == 5
-    request = server.root_requests()[-1]
-    assert request.headers["if-none-match"] == server.etag
+    request = public_index.root_requests()[-1]
+    assert request.headers["if-none-match"] == public_index.etag
     assert request.status == 304
     # The 304 restarts the clock.
     assert fetch_project_list(index, cache, now=clock).status is ListStatus.CACHED
-    assert len(server.root_requests()) == 2
+    assert len(public_index.root_requests()) == 2
 
     # The list changed: the revalidation downloads it again.
-    server.add("kpv-brand-new")
+    public_index.add("kpv-brand-new")
     clock.now += DAY
     fourth = fetch_project_list(index, cache, now=clock)
     assert fourth.status is ListStatus.DOWNLOADED
     assert fourth.projects is not None
     assert "kpv-brand-new" in fourth.projects
-    assert server.root_requests()[-1].status == 200
+    assert public_index.root_requests()[-1].status == 200
 
     # Offline: the old cache is used, and its age said.
-    server.stop()
+    public_index.stop()
     clock.now += 2 * DAY
     offline = fetch_project_list(index, cache, now=clock)
     assert offline.status is ListStatus.STALE
     assert offline.projects is not None
     assert "kpv-brand-new" in offline.projects
     assert offline.message.startswith(
-        f"Could not refresh the project list of 127.0.0.1:{server.port}"
+        f"Could not refresh the project list of 127.0.0.1:{public_index.port}"
     )
     assert offline.message.endswith("using the one cached 2 days ago (6 projects).")
 
@@ -332,36 +336,39 @@ def test_offline_without_cache_is_unavailable(tmp_path: Path) -> None:
 
 
 def test_server_error_without_cache_is_unavailable(
-    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+    index: PublicIndex, public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
-    server.fail_all = True
+    public_index.fail_all = True
     result = fetch_project_list(index, ProjectListCache(tmp_path, index.url))
     assert result.status is ListStatus.UNAVAILABLE
-    assert result.reason == f"127.0.0.1:{server.port} answered HTTP 500 Internal Server Error"
+    assert result.reason == f"127.0.0.1:{public_index.port} answered HTTP 500 Internal Server Error"
 
 
 def test_no_cache_reads_and_writes_nothing(
-    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+    index: PublicIndex, public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
     for _ in range(2):
         result = fetch_project_list(index, None)
         assert result.status is ListStatus.DOWNLOADED
-    assert len(server.root_requests()) == 2
+    assert len(public_index.root_requests()) == 2
     assert list(tmp_path.iterdir()) == []
 
 
-def test_json_project_list(tmp_path: Path) -> None:
-    with PublicIndexServer(KNOWN, json=True) as server, PublicIndex(server.url) as public:
+def test_json_project_list(tmp_path: Path, public_index_factory: PublicIndexFactory) -> None:
+    server = public_index_factory(KNOWN, json=True)
+    with PublicIndex(server.url) as public:
         result = fetch_project_list(public, ProjectListCache(tmp_path, public.url))
     assert result.projects is not None
     assert result.projects.count == 5
     assert "application/vnd.pypi.simple.v1+json" in server.root_requests()[0].headers["accept"]
 
 
-def test_progress_reports_growing_byte_counts(tmp_path: Path) -> None:
+def test_progress_reports_growing_byte_counts(
+    tmp_path: Path, public_index_factory: PublicIndexFactory
+) -> None:
     names = [f"project-{number:06d}" for number in range(40_000)]
     calls: list[tuple[int, int | None]] = []
-    with PublicIndexServer(names) as server, PublicIndex(server.url) as public:
+    with PublicIndex(public_index_factory(names).url) as public:
         result = fetch_project_list(
             public, None, progress=lambda done, total: calls.append((done, total))
         )
@@ -578,7 +585,7 @@ def test_a_format_1_cache_still_serves_offline(tmp_path: Path) -> None:
 
 
 def test_an_unknown_cache_format_is_downloaded_again(
-    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+    index: PublicIndex, public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
     cache = ProjectListCache(tmp_path, index.url)
     fetch_project_list(index, cache)
@@ -587,17 +594,17 @@ def test_an_unknown_cache_format_is_downloaded_again(
     result = fetch_project_list(index, cache)
     assert result.status is ListStatus.DOWNLOADED
     # no validators of a cache it cannot read: a 304 would leave it without a list
-    assert "if-none-match" not in server.root_requests()[-1].headers
+    assert "if-none-match" not in public_index.root_requests()[-1].headers
     assert _loaded(cache).similar_to("foobar") == ["f00bar", "foo-bar"]
 
 
 def test_a_mapped_cache_is_replaced_by_a_new_download(
-    index: PublicIndex, server: PublicIndexServer, tmp_path: Path
+    index: PublicIndex, public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
     cache = ProjectListCache(tmp_path, index.url)
     clock = Clock()
     fetch_project_list(index, cache, now=clock)
-    server.add("f0o-bar")
+    public_index.add("f0o-bar")
     clock.now += 2 * DAY
     result = fetch_project_list(index, cache, now=clock)
     assert result.status is ListStatus.DOWNLOADED
@@ -607,7 +614,7 @@ def test_a_mapped_cache_is_replaced_by_a_new_download(
 
 
 def test_check_name_answers_the_same_from_the_mapped_cache(
-    server: PublicIndexServer, tmp_path: Path
+    public_index: PublicIndexServer, tmp_path: Path
 ) -> None:
     from poetry_ado_plugin.name_check import CheckRequest
     from poetry_ado_plugin.name_check import render_json
@@ -617,7 +624,7 @@ def test_check_name_answers_the_same_from_the_mapped_cache(
     request = CheckRequest(
         names=("FOOBAR", "kpv-0ther", "kpv-new"),
         prefix=Prefix.parse("kpv-", origin="--prefix"),
-        index_url=server.url,
+        index_url=public_index.url,
         similar=True,
         cache_dir=tmp_path,
     )

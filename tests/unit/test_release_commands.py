@@ -3,7 +3,6 @@ own application) against the emulator: success, the no-op re-run, each error, th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,8 @@ import pytest
 from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
 
-from tests.e2e.helpers_login import source_table
+from tests.poetry_env import Outcome
+from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 
 
@@ -22,17 +22,6 @@ if TYPE_CHECKING:
 
 
 PROJECT = "sample-app"
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, object]:
-        document: dict[str, object] = json.loads(self.stdout)
-        return document
 
 
 @dataclass
@@ -50,10 +39,10 @@ class Cli:
         self.login(token)
         return token
 
-    def run(self, args: str, *, inputs: str | None = None, interactive: bool = False) -> Run:
+    def run(self, args: str, *, inputs: str | None = None, interactive: bool = False) -> Outcome:
         tester = ApplicationTester(Application())
         code = tester.execute(args, inputs=inputs, interactive=interactive)
-        return Run(code, tester.io.fetch_output(), tester.io.fetch_error())
+        return Outcome(code, tester.io.fetch_output(), tester.io.fetch_error())
 
     def patches(self) -> list[str]:
         return [r.path for r in self.ado.requests if r.method == "PATCH"]
@@ -87,7 +76,7 @@ def test_versions_lists_newest_first_and_says_the_project_version_is_new(cli: Cl
 
     result = cli.run("ado versions")
 
-    assert result.code == 0, result
+    assert result.exit_code == 0, result
     lines = result.stdout.splitlines()
     assert lines[0] == f"Versions of {PROJECT} on team-feed:"
     assert lines[1].split() == ["version", "published", "views", "deleted", "upstream"]
@@ -121,9 +110,9 @@ def test_versions_of_another_package_and_of_none(cli: Cli) -> None:
     other = cli.run("ado versions Other_Lib")
     missing = cli.run("ado versions nothing-here")
 
-    assert other.code == 0 and "2.0" in other.stdout and "*" not in other.stdout
+    assert other.exit_code == 0 and "2.0" in other.stdout and "*" not in other.stdout
     assert "project's version" not in other.stdout
-    assert missing.code == 0
+    assert missing.exit_code == 0
     assert missing.stdout.strip() == "nothing-here has no versions on team-feed."
 
 
@@ -149,14 +138,14 @@ def test_versions_without_a_role_on_the_feed(cli: Cli) -> None:
 
     result = cli.run("ado versions")
 
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "needs the feed Reader role" in result.stderr
     assert grant.token not in result.stdout + result.stderr
 
 
 def test_versions_without_a_credential_points_to_login(cli: Cli) -> None:
     result = cli.run("ado versions")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "poetry ado login team-feed" in result.stderr
     assert cli.ado.requests == []
 
@@ -171,7 +160,7 @@ def test_a_source_that_is_not_azure(cli: Cli, command: str) -> None:
     plain = cli.run(f"ado {command}")
     named = cli.run(f"ado {command} --feed mirror")
 
-    assert plain.code == named.code == 1
+    assert plain.exit_code == named.exit_code == 1
     assert "no Azure Artifacts feed source" in plain.stderr
     assert f"then run poetry ado {command.split()[0]} again" in plain.stderr
     assert "source mirror is not an Azure Artifacts feed" in named.stderr
@@ -187,7 +176,7 @@ def test_two_feed_sources_need_feed(cli: Cli) -> None:
     )
     cli.token("reader")
     assert "--feed team-feed" in cli.run("ado versions").stderr
-    assert cli.run("ado versions --feed team-feed").code == 0
+    assert cli.run("ado versions --feed team-feed").exit_code == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,9 +190,9 @@ def test_promote_then_the_no_op_re_run(cli: Cli) -> None:
     first = cli.run("ado promote --view Release")
     again = cli.run("ado promote 0.1.0 --view release")
 
-    assert first.code == 0, first
+    assert first.exit_code == 0, first
     assert first.stdout.strip() == "Promoted sample-app 0.1.0 to view Release of team-feed."
-    assert again.code == 0, again
+    assert again.exit_code == 0, again
     assert "already in view Release of team-feed; nothing to do" in again.stdout
     assert len(cli.patches()) == 1
     assert cli.ado.feed.views_of(PROJECT, "0.1.0") == ("Local", "Release")
@@ -213,7 +202,7 @@ def test_promote_an_unknown_version_lists_the_versions(cli: Cli) -> None:
     seed(cli.ado, "0.0.1", "0.0.2")
     cli.token("contributor")
     result = cli.run("ado promote 9.9 --view Release")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "sample-app 9.9 is not on feed team-feed (versions there: 0.0.2, 0.0.1)" in result.stderr
     assert cli.patches() == []
 
@@ -222,7 +211,7 @@ def test_promote_to_an_unknown_view_lists_the_views(cli: Cli) -> None:
     seed(cli.ado, "0.1.0")
     cli.token("contributor")
     result = cli.run("ado promote --view Staging")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "feed team-feed has no view 'Staging' (its views: Local, Prerelease, Release)" in (
         result.stderr
     )
@@ -234,7 +223,7 @@ def test_promote_a_deleted_version(cli: Cli) -> None:
     cli.ado.feed.delete_version(PROJECT, "0.1.0")
     cli.token("contributor")
     result = cli.run("ado promote --view Release")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "was deleted from feed team-feed" in result.stderr
 
 
@@ -243,7 +232,7 @@ def test_promote_needs_contributor(cli: Cli, role: str) -> None:
     seed(cli.ado, "0.1.0")
     token = cli.token(role)
     result = cli.run("ado promote --view Release")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "needs the feed Contributor role or higher" in result.stderr
     assert token not in result.stderr
     assert cli.ado.feed.views_of(PROJECT, "0.1.0") == ("Local",)
@@ -252,7 +241,7 @@ def test_promote_needs_contributor(cli: Cli, role: str) -> None:
 def test_promote_remove_is_refused_with_the_reason(cli: Cli) -> None:
     cli.token("owner")
     result = cli.run("ado promote --view Release --remove")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "demotion is impossible" in result.stderr
     assert cli.ado.requests == []
 
@@ -260,7 +249,7 @@ def test_promote_remove_is_refused_with_the_reason(cli: Cli) -> None:
 def test_promote_needs_a_view(cli: Cli) -> None:
     cli.token("owner")
     result = cli.run("ado promote")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "--view is required" in result.stderr
 
 
@@ -291,11 +280,11 @@ def test_protect_reports_before_and_after_and_is_idempotent(cli: Cli) -> None:
     first = cli.run("ado protect")
     again = cli.run("ado protect")
 
-    assert first.code == 0, first
+    assert first.exit_code == 0, first
     assert first.stdout.splitlines()[2].split() == [PROJECT, "allowExternalVersions", "auto"]
     assert "Protected 1 package." in first.stdout
     assert not cli.ado.feed.allows_external_versions(PROJECT)
-    assert again.code == 0
+    assert again.exit_code == 0
     assert again.stdout.splitlines()[2].split() == [PROJECT, "auto", "auto"]
     assert "1 already was auto." in again.stdout
     assert len(cli.patches()) == 1
@@ -317,7 +306,7 @@ def test_protect_names_and_dependencies(cli: Cli) -> None:
 
     result = cli.run("ado protect extra-name Extra_Name --feed team-feed --dependencies")
 
-    assert result.code == 0, result
+    assert result.exit_code == 0, result
     rows = [line.split()[0] for line in result.stdout.splitlines()[2:-1]]
     assert rows == ["extra-name", "acme-core"]
     assert "acme-org comes from source org-feed" in result.stderr
@@ -329,7 +318,7 @@ def test_protect_needs_owner(cli: Cli) -> None:
     cli.ado.feed.allow_external_versions(PROJECT)
     token = cli.token("contributor")
     result = cli.run("ado protect")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "needs the feed Owner role" in result.stderr
     assert token not in result.stderr
     assert cli.ado.feed.allows_external_versions(PROJECT)
@@ -343,9 +332,9 @@ def test_allow_external_asks_first(cli: Cli) -> None:
     assert not cli.ado.feed.allows_external_versions(PROJECT)
     accepted = cli.run("ado protect --allow-external", inputs="yes\n", interactive=True)
 
-    assert unattended.code == 1 and "pass -n" in unattended.stderr
-    assert declined.code == 1 and "not confirmed: nothing was changed" in declined.stderr
-    assert accepted.code == 0, accepted
+    assert unattended.exit_code == 1 and "pass -n" in unattended.stderr
+    assert declined.exit_code == 1 and "not confirmed: nothing was changed" in declined.stderr
+    assert accepted.exit_code == 0, accepted
     assert "Let versions from external upstreams (PyPI) of sample-app" in accepted.stderr
     assert cli.ado.feed.allows_external_versions(PROJECT)
 
@@ -353,7 +342,7 @@ def test_allow_external_asks_first(cli: Cli) -> None:
 def test_allow_external_with_n(cli: Cli) -> None:
     cli.token("owner")
     result = cli.run("ado protect --allow-external -n --format json")
-    assert result.code == 0, result
+    assert result.exit_code == 0, result
     assert result.json()["packages"] == [
         {
             "name": PROJECT,
@@ -370,6 +359,6 @@ def test_allow_external_with_n(cli: Cli) -> None:
 def test_protect_refuses_an_invalid_name(cli: Cli) -> None:
     cli.token("owner")
     result = cli.run("ado protect bad_")
-    assert result.code == 1
+    assert result.exit_code == 1
     assert "'bad_' is not a valid package name" in result.stderr
     assert cli.patches() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,10 @@ from tests.emulator.packages import upload_fields
 from tests.emulator.packages import upload_file
 from tests.emulator.pytest_plugin import AdoEmulator
 from tests.emulator.pytest_plugin import EmulatorFactory
-
-
-SUPPRESS = {"X-TFS-FedAuthRedirect": "Suppress"}
-TIMEOUT = 10
+from tests.emulator.test_evidence import SUPPRESS
+from tests.emulator.test_evidence import TIMEOUT
+from tests.emulator.test_evidence import get
+from tests.public_index_server import PublicIndexServer
 
 
 def azure_error(response: requests.Response, status: int) -> str:
@@ -52,20 +54,9 @@ def azure_error(response: requests.Response, status: int) -> str:
     return message
 
 
-def get(url: str, auth: tuple[str, str] | None = None, **kwargs: Any) -> requests.Response:
-    return requests.get(url, auth=auth, timeout=TIMEOUT, allow_redirects=False, **kwargs)
-
-
 @pytest.fixture
 def wheel(tmp_path: Path) -> Path:
     return build_wheel(tmp_path / "dist", "Demo.Pkg", "1.0.0")
-
-
-@pytest.fixture
-def published(ado_emulator: AdoEmulator, wheel: Path) -> Path:
-    response = upload_file(ado_emulator.feed.upload_url, wheel, auth=ado_emulator.write_auth)
-    assert response.status_code == 200, response.text
-    return wheel
 
 
 # --------------------------------------------------------------------------- authentication
@@ -658,9 +649,12 @@ def test_quiet_by_default(
 # --------------------------------------------------------------------------- command line
 
 
-def test_command_line_demo(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def command_line(*args: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """``python -m tests.emulator --print-json ARGS`` and its ready line; a process still running
+    at the end (a failed assertion) is killed, so that no emulator outlives its test."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator", "--print-json", "--storage", str(tmp_path)],
+        [sys.executable, "-m", "tests.emulator", "--print-json", *args],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -668,8 +662,16 @@ def test_command_line_demo(tmp_path: Path) -> None:
     )
     try:
         assert process.stdout is not None
-        started = time.monotonic()
-        info = json.loads(process.stdout.readline())
+        yield process, json.loads(process.stdout.readline())
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_command_line_demo(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with command_line("--storage", str(tmp_path)) as (process, info):
         print(f"command line ready in {(time.monotonic() - started) * 1000:.0f} ms")
         assert info["event"] == "ready"
         assert info["index_url"].endswith(
@@ -684,16 +686,33 @@ def test_command_line_demo(tmp_path: Path) -> None:
 
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
     assert process.returncode == 0, err
     assert out == ""  # only the JSON line went to stdout
     assert "throwaway" in err
     assert "emulator stopped" in err
     assert list(tmp_path.glob("*/cli_pkg-1.0-py3-none-any.whl"))  # --storage is kept
+
+
+def test_command_line_server_mode_with_an_upstream(
+    tmp_path: Path, public_index: PublicIndexServer
+) -> None:
+    public_index.add_package("requests", "2.32.0")
+    upstream = ("--mode", "server", "--upstream", public_index.url)
+    with command_line(*upstream, "--storage", str(tmp_path)) as (process, info):
+        auth = (info["username"], info["token"])
+        page = get(info["index_url"] + "requests/", auth=auth)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+
+    assert info["mode"] == "server"
+    assert (
+        "/tfs/DefaultCollection/Fabrikam%20Web/_packaging/team-feed/pypi/simple/"
+        in (info["index_url"])
+    )
+    assert page.status_code == 200
+    assert "requests-2.32.0-py3-none-any.whl" in page.text
+    assert process.returncode == 0
 
 
 def test_a_redirect_location_is_a_valid_url(ado_emulator: AdoEmulator) -> None:
