@@ -109,7 +109,7 @@ def test_audit_tells_upstream_packages_from_a_shadowed_name(
     assert report["summary"]["upstream"] == 1
 
     text = poetry_env.run(
-        "ado", "check-name", "--dependencies", "--index-url", pypi.url, cwd=project_dir
+        "ado", "check-name", "--dependencies", "--index-url", public_index.url, cwd=project_dir
     )  # fmt: skip
     assert text.exit_code == 1, text
     rows = [line for line in text.stdout.splitlines() if line.startswith("requests (team-feed)")]

@@ -23,7 +23,6 @@ from tests.public_index_server import closed_port_url
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 
@@ -31,10 +30,7 @@ KNOWN = ("requests", "Foo.Bar", "kpv-existing", "kpv_other", "f00bar", "kpv-c0re
 FEED = "https://pkgs.dev.azure.com/contoso/Fabrikam/_packaging/kpv/pypi/simple/"
 
 
-@pytest.fixture
-def server() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(KNOWN) as running:
-        yield running
+pytestmark = pytest.mark.public_index(KNOWN)
 
 
 def verdicts(report: Report, name: str) -> dict[str, str]:
@@ -62,11 +58,11 @@ def dependency(
     )
 
 
-def test_every_name_verdict(server: PublicIndexServer, tmp_path: Path) -> None:
+def test_every_name_verdict(public_index: PublicIndexServer, tmp_path: Path) -> None:
     request = CheckRequest(
         names=("kpv_tools", "Foo.Bar", "json", "bad name", "kpv-fo0-bar", "FOOBAR"),
         prefix=Prefix.parse("kpv-", origin="--prefix"),
-        index_url=server.url,
+        index_url=public_index.url,
         similar=True,
         cache_dir=tmp_path,
     )
@@ -112,11 +108,11 @@ def test_every_name_verdict(server: PublicIndexServer, tmp_path: Path) -> None:
     assert prefix_finding.related == ("kpv-c0re", "kpv-existing", "kpv-other")
     assert report.exit_code == 1
     # the invalid name was never looked up
-    assert server.count("/simple/bad name/") == 0
+    assert public_index.count("/simple/bad name/") == 0
 
 
-def test_no_prefix_is_said_and_not_a_problem(server: PublicIndexServer) -> None:
-    report = run_checks(CheckRequest(names=("kpv-tools",), index_url=server.url))
+def test_no_prefix_is_said_and_not_a_problem(public_index: PublicIndexServer) -> None:
+    report = run_checks(CheckRequest(names=("kpv-tools",), index_url=public_index.url))
     assert verdicts(report, "kpv-tools")["prefix"] == "skipped"
     assert reason(report, "kpv-tools", "prefix") == (
         "no prefix configured (set [tool.poetry-ado] prefix or pass --prefix)"
@@ -126,25 +122,31 @@ def test_no_prefix_is_said_and_not_a_problem(server: PublicIndexServer) -> None:
     assert report.unchecked_summary() is None
 
 
-def test_prefix_public_check_needs_similar(server: PublicIndexServer) -> None:
+def test_prefix_public_check_needs_similar(public_index: PublicIndexServer) -> None:
     report = run_checks(
         CheckRequest(
-            names=("kpv-tools",), prefix=Prefix.parse("kpv-", origin="x"), index_url=server.url
+            names=("kpv-tools",),
+            prefix=Prefix.parse("kpv-", origin="x"),
+            index_url=public_index.url,
         )
     )
     assert report.prefix is not None
     assert [f.verdict for f in report.prefix.findings] == [Verdict.SKIPPED]
-    assert server.count("/simple/") == 0
+    assert public_index.count("/simple/") == 0
     assert report.exit_code == 0
 
 
-def test_warnings_alone_exit_zero(server: PublicIndexServer, tmp_path: Path) -> None:
+def test_warnings_alone_exit_zero(public_index: PublicIndexServer, tmp_path: Path) -> None:
     report = run_checks(
-        CheckRequest(names=("f0o-bar2",), index_url=server.url, similar=True, cache_dir=tmp_path)
+        CheckRequest(
+            names=("f0o-bar2",), index_url=public_index.url, similar=True, cache_dir=tmp_path
+        )
     )
     assert report.exit_code == 0
     report = run_checks(
-        CheckRequest(names=("fo0bar",), index_url=server.url, similar=True, cache_dir=tmp_path)
+        CheckRequest(
+            names=("fo0bar",), index_url=public_index.url, similar=True, cache_dir=tmp_path
+        )
     )
     assert verdicts(report, "fo0bar")["similar"] == "warning"
     assert report.exit_code == 0
@@ -164,9 +166,9 @@ def test_unreachable_index_exits_2_with_one_line_summary(tmp_path: Path) -> None
     assert summary.startswith(f"2 checks could not be done against {url}: could not connect to")
 
 
-def test_server_error_exits_2(server: PublicIndexServer) -> None:
-    server.fail_all = True
-    report = run_checks(CheckRequest(names=("kpv-tools",), index_url=server.url))
+def test_server_error_exits_2(public_index: PublicIndexServer) -> None:
+    public_index.fail_all = True
+    report = run_checks(CheckRequest(names=("kpv-tools",), index_url=public_index.url))
     assert verdicts(report, "kpv-tools")["public"] == "could-not-check"
     assert "answered HTTP 500" in reason(report, "kpv-tools", "public")
     assert report.exit_code == 2
@@ -179,7 +181,7 @@ def test_a_problem_wins_over_could_not_check() -> None:
     assert report.exit_code == 1
 
 
-def test_dependency_findings(server: PublicIndexServer) -> None:
+def test_dependency_findings(public_index: PublicIndexServer) -> None:
     dependencies = (
         dependency("kpv-core"),
         dependency("kpv-existing"),
@@ -189,7 +191,7 @@ def test_dependency_findings(server: PublicIndexServer) -> None:
         dependency("kpv-orphan", pinned=False, priority=None),
     )
     report = run_checks(
-        CheckRequest(names=("kpv-app",), index_url=server.url, dependencies=dependencies)
+        CheckRequest(names=("kpv-app",), index_url=public_index.url, dependencies=dependencies)
     )
     assert report.dependencies is not None
     found = {d.dependency.name: {f.check: f for f in d.findings} for d in report.dependencies}
@@ -205,7 +207,7 @@ def test_dependency_findings(server: PublicIndexServer) -> None:
     assert "not a source in pyproject.toml" in found["kpv-orphan"][Check.PIN].reason
     assert report.exit_code == 1
     # one lookup per distinct name, the project name included
-    assert server.count() == 7
+    assert public_index.count() == 7
 
 
 def locked(name: str, version: str, *digests: str) -> PrivateDependency:
@@ -224,20 +226,20 @@ def locked(name: str, version: str, *digests: str) -> PrivateDependency:
 
 
 def test_public_packages_through_the_feeds_upstream_are_not_private(
-    server: PublicIndexServer,
+    public_index: PublicIndexServer,
 ) -> None:
-    requests_wheel = server.add_package("requests", "2.32.3")
-    server.add_package("requests", "2.31.0")
-    shadow = server.add_package("kpv-shadow", "1.0")
+    requests_wheel = public_index.add_package("requests", "2.32.3")
+    public_index.add_package("requests", "2.31.0")
+    shadow = public_index.add_package("kpv-shadow", "1.0")
     dependencies = (
         locked("requests", "2.32.3", requests_wheel.sha256),
         locked("kpv-shadow", "1.0", "0" * 64),  # the feed's own file, another digest
         locked("kpv-shadow2", "2.0", shadow.sha256),  # no such public project
         locked("requests-ish", "2.32.3", requests_wheel.sha256),
     )
-    server.add("requests-ish")  # a public name without that version
+    public_index.add("requests-ish")  # a public name without that version
     report = run_checks(
-        CheckRequest(names=("kpv-app",), index_url=server.url, dependencies=dependencies)
+        CheckRequest(names=("kpv-app",), index_url=public_index.url, dependencies=dependencies)
     )
     assert report.dependencies is not None
     found = {d.dependency.name: d for d in report.dependencies}
@@ -267,32 +269,34 @@ def test_public_packages_through_the_feeds_upstream_are_not_private(
     assert by_name["requests"]["checks"][0]["verdict"] == "upstream"
 
 
-def test_only_upstream_packages_exit_zero(server: PublicIndexServer) -> None:
-    wheel = server.add_package("numpy", "2.1.0")
-    sdist = server.add_package("numpy", "2.1.0", sdist=True)
+def test_only_upstream_packages_exit_zero(public_index: PublicIndexServer) -> None:
+    wheel = public_index.add_package("numpy", "2.1.0")
+    sdist = public_index.add_package("numpy", "2.1.0", sdist=True)
     report = run_checks(
         CheckRequest(
             names=("kpv-app",),
-            index_url=server.url,
+            index_url=public_index.url,
             dependencies=(locked("numpy", "2.1", wheel.sha256, sdist.sha256),),
         )
     )
     assert report.exit_code == 0
 
 
-def test_no_private_dependencies(server: PublicIndexServer) -> None:
-    report = run_checks(CheckRequest(names=("kpv-app",), index_url=server.url, dependencies=()))
+def test_no_private_dependencies(public_index: PublicIndexServer) -> None:
+    report = run_checks(
+        CheckRequest(names=("kpv-app",), index_url=public_index.url, dependencies=())
+    )
     assert report.dependencies == ()
     assert report.exit_code == 0
 
 
-def test_json_report(server: PublicIndexServer, tmp_path: Path) -> None:
+def test_json_report(public_index: PublicIndexServer, tmp_path: Path) -> None:
     report = run_checks(
         CheckRequest(
             names=("Foo.Bar",),
             prefix=Prefix.parse("KPV_", origin="x"),
             prefix_origin="pyproject.toml",
-            index_url=server.url,
+            index_url=public_index.url,
             similar=True,
             dependencies=(dependency("kpv-core"),),
             cache_dir=tmp_path,
@@ -363,8 +367,8 @@ def test_json_report(server: PublicIndexServer, tmp_path: Path) -> None:
     assert document["project_list"]["age_seconds"] == 0
 
 
-def test_json_nulls_without_optional_parts(server: PublicIndexServer) -> None:
-    document = json.loads(render_json(run_checks(CheckRequest(("a",), index_url=server.url))))
+def test_json_nulls_without_optional_parts(public_index: PublicIndexServer) -> None:
+    document = json.loads(render_json(run_checks(CheckRequest(("a",), index_url=public_index.url))))
     assert document["prefix"] is None
     assert document["dependencies"] is None
     assert document["project_list"] is None

@@ -649,23 +649,20 @@ def test_conflict_without_skip_existing_is_the_immutability_error(harness: Harne
 # --- name checks ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def public_index() -> Iterator[PublicIndexServer]:
-    with PublicIndexServer(["taken-name"]) as server:
-        yield server
-
-
+@pytest.mark.public_index(["taken-name"])
 def test_name_checks_pass_for_a_free_name(public_index: PublicIndexServer) -> None:
     result = check_project_name(PROJECT, prefix=None, index_url=public_index.url)
     assert (result.problems, result.unchecked) == ((), ())
 
 
+@pytest.mark.public_index(["taken-name"])
 def test_name_on_the_public_index_is_a_problem(public_index: PublicIndexServer) -> None:
     result = check_project_name("Taken_Name", prefix=None, index_url=public_index.url)
     [problem] = result.problems
     assert "taken-name exists on 127.0.0.1" in problem
 
 
+@pytest.mark.public_index(["taken-name"])
 def test_prefix_and_stdlib_are_checked(public_index: PublicIndexServer) -> None:
     result = check_project_name("asyncio", prefix="acme-", index_url=public_index.url)
     assert len(result.problems) == 2
