@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion
 from packaging.version import Version
 
 from tests.emulator import _azure
+from tests.emulator._server import respond
 from tests.emulator.feed import LOCAL_VIEW
 from tests.emulator.feed import same_version
 
@@ -65,10 +66,7 @@ class Request:
 
     def json(self, document: Any, status: str = "200 OK") -> Iterable[bytes]:
         data = json.dumps(document, separators=(",", ":")).encode("utf-8")
-        self.start_response(
-            status, [("Content-Type", _azure.JSON), ("Content-Length", str(len(data)))]
-        )
-        return [data]
+        return respond(self.start_response, status, _azure.JSON, data)
 
     def empty(self, status: str = "202 Accepted") -> Iterable[bytes]:
         self.start_response(status, [("Content-Length", "0")])

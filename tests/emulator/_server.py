@@ -16,10 +16,28 @@ from wsgiref.simple_server import WSGIServer
 
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Sequence
+
+    from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIApplication
 
 
 log = logging.getLogger("tests.emulator")
+
+
+def respond(
+    start_response: StartResponse,
+    status: str,
+    content_type: str,
+    body: bytes,
+    extra: Sequence[tuple[str, str]] = (),
+) -> Iterable[bytes]:
+    """One whole answer: its type, its length and the body."""
+    start_response(
+        status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra]
+    )
+    return [body]
 
 
 class DropConnection(Exception):

@@ -50,6 +50,7 @@ from tests.emulator._faults import Faults
 from tests.emulator._faults import Rule
 from tests.emulator._server import DropConnection
 from tests.emulator._server import ServerThread
+from tests.emulator._server import respond
 from tests.emulator._upstream import UpstreamError
 from tests.emulator._upstream import UpstreamFile
 from tests.emulator._upstream import UpstreamLike
@@ -912,11 +913,7 @@ class FeedEmulator:
             "source": None,
             "claims": None,
         }
-        data = json.dumps(document).encode("utf-8")
-        start_response(
-            "200 OK", [("Content-Type", _azure.JSON), ("Content-Length", str(len(data)))]
-        )
-        return [data]
+        return respond(start_response, "200 OK", _azure.JSON, json.dumps(document).encode())
 
     def _error(
         self,
@@ -962,11 +959,7 @@ class FeedEmulator:
             if ctx.method != "GET":
                 error = _azure.method_not_allowed(ctx.method, "GET")
                 return self._error(start_response, ctx, error)
-            start_response(
-                "404 Not Found",
-                [("Content-Type", _azure.TEXT), ("Content-Length", str(len(_azure.ROOT_BODY)))],
-            )
-            return [_azure.ROOT_BODY]
+            return respond(start_response, "404 Not Found", _azure.TEXT, _azure.ROOT_BODY)
 
         feed_name, at, view = feed_part.partition("@")
         feed = next((f for f in self.feeds if f.matches(scope, feed_name)), None)
@@ -1088,10 +1081,7 @@ class FeedEmulator:
             f"<!DOCTYPE html>\n<html><head><title>Links for {name}</title></head>"
             f"<body><h1>Links for {name}</h1>{''.join(links)}</body></html>"
         ).encode()
-        start_response(
-            "200 OK", [("Content-Type", _azure.PAGE_HTML), ("Content-Length", str(len(page)))]
-        )
-        return [page]
+        return respond(start_response, "200 OK", _azure.PAGE_HTML, page)
 
     def _download(
         self,
