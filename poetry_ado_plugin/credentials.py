@@ -484,25 +484,23 @@ def resolve_target(name: str | None, pyproject: Path | None, command: str) -> Az
     Inside a project the sources in pyproject.toml decide; a name that is no source there, or
     a command outside a project, takes the feed from Poetry's ``repositories.<name>.url`` (an
     upload URL)."""
+    from poetry_ado_plugin.pyproject import PyprojectDocument
     from poetry_ado_plugin.sources import named_azure_source
     from poetry_ado_plugin.sources import select_azure_source
 
-    if pyproject is not None:
-        from poetry_ado_plugin.pyproject import PyprojectDocument
-
+    if name is None:
+        if pyproject is None:
+            raise UsageError(
+                f"no pyproject.toml here: name the feed's repository, `poetry ado {command} "
+                "NAME`, or run the command in your project's directory (or with -C)"
+            )
         sources = PyprojectDocument.read(pyproject).sources()
-        if name is None:
-            return select_azure_source(sources, None, command=f"poetry ado {command}")
+        return select_azure_source(sources, None, command=f"poetry ado {command}")
+    if pyproject is not None:
         # The credential takes the file's spelling of the name: Poetry looks it up by that.
-        found = named_azure_source(sources, name)
+        found = named_azure_source(PyprojectDocument.read(pyproject).sources(), name)
         if found is not None:
             return found
-    elif name is None:
-        raise UsageError(
-            f"no pyproject.toml here: name the feed's repository, `poetry ado {command} NAME`, "
-            "or run the command in your project's directory (or with -C)"
-        )
-    assert name is not None
     return _configured_repository(name, in_project=pyproject is not None)
 
 
