@@ -5,7 +5,8 @@
 (a) load the entry point and call ``activate()`` in a fresh process, as Poetry does, and list the
     modules that this imports which Poetry had not imported already;
 (b) ``poetry --version`` with the plugin against the same Poetry without it, alternating;
-(c) ``poetry ado add-feed`` against ``poetry source add ... && poetry config repositories...``.
+(c) ``poetry ado add-feed`` against ``poetry source add ... && poetry config repositories...``;
+(d) ``poetry list``, which builds every command (ours too), with the plugin and without it.
 
 Medians of several runs, compared within the same run. Exits 1 when a target is missed.
 Run it with the project's virtual environment (``.venv/bin/python``)."""
@@ -35,6 +36,7 @@ UPLOAD_URL = "https://pkgs.dev.azure.com/contoso/Web/_packaging/team-feed/pypi/u
 TARGET_ACTIVATE_MS = 1.5
 TARGET_VERSION_RATIO = 1.02
 TARGET_ADD_FEED_RATIO = 0.6
+TARGET_LIST_RATIO = 1.10
 
 # Runs in a fresh interpreter: sets the scene as Poetry's Application._load_plugins does, then
 # times only what the plugin adds.
@@ -92,18 +94,19 @@ def _baseline_poetry() -> Path:
     return BASELINE_VENV / "bin" / "poetry"
 
 
-def bench_version(runs: int) -> tuple[float, float, float]:
+def bench_with_and_without(arguments: list[str], runs: int) -> tuple[float, float, float]:
+    """``poetry ARGUMENTS`` with the plugin and without it, alternating."""
     without_plugin = str(_baseline_poetry())
     with tempfile.TemporaryDirectory() as scratch:
         env = isolated_environment(Path(scratch))
         cwd = Path(scratch)
         for poetry in (POETRY, without_plugin):  # warm the file cache
-            timed_run([poetry, "--version"], cwd, env)
+            timed_run([poetry, *arguments], cwd, env)
         plugin_times: list[float] = []
         baseline_times: list[float] = []
         for _ in range(runs):
-            plugin_times.append(timed_run([POETRY, "--version"], cwd, env)[0])
-            baseline_times.append(timed_run([without_plugin, "--version"], cwd, env)[0])
+            plugin_times.append(timed_run([POETRY, *arguments], cwd, env)[0])
+            baseline_times.append(timed_run([without_plugin, *arguments], cwd, env)[0])
     plugin_ms, baseline_ms = median_ms(plugin_times), median_ms(baseline_times)
     return plugin_ms, baseline_ms, plugin_ms / baseline_ms
 
@@ -159,7 +162,7 @@ def main() -> int:
         missed.append("a")
 
     # The difference is a millisecond in a second: more pairs keep the noise below it.
-    plugin_ms, baseline_ms, ratio = bench_version(2 * args.runs)
+    plugin_ms, baseline_ms, ratio = bench_with_and_without(["--version"], 2 * args.runs)
     print(
         f"(b) poetry --version: with plugin {plugin_ms:.0f} ms, without {baseline_ms:.0f} ms, "
         f"ratio {ratio:.3f} (target <= {TARGET_VERSION_RATIO})"
@@ -174,6 +177,14 @@ def main() -> int:
     )
     if ratio > TARGET_ADD_FEED_RATIO:
         missed.append("c")
+
+    plugin_ms, baseline_ms, ratio = bench_with_and_without(["list"], args.runs)
+    print(
+        f"(d) poetry list: with plugin {plugin_ms:.0f} ms, without {baseline_ms:.0f} ms, "
+        f"ratio {ratio:.3f} (target <= {TARGET_LIST_RATIO})"
+    )
+    if ratio > TARGET_LIST_RATIO:
+        missed.append("d")
 
     if missed:
         print(f"Missed targets: {', '.join(missed)}")
