@@ -123,10 +123,18 @@ def render_github_env(variables: CiVariables) -> str:
 
 def append_github_env(path: Path, variables: CiVariables) -> None:
     """Append the variables to ``$GITHUB_ENV``. A file we create is readable only by us (it
-    holds the token); the runner's own file keeps its mode."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as stream:
-        stream.write(render_github_env(variables))
+    holds the token); the runner's own file keeps its mode. Raises CredentialError, naming the
+    file, when it cannot be written."""
+    from poetry_ado_plugin.errors import CredentialError
+
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as stream:
+            stream.write(render_github_env(variables))
+    except OSError as error:
+        raise CredentialError(
+            f"could not append to $GITHUB_ENV ({path}): {error.strerror or type(error).__name__}"
+        ) from None
 
 
 def render(format_name: str, variables: CiVariables) -> str:

@@ -13,7 +13,6 @@ from cleo.io.outputs.output import Verbosity
 from poetry_ado_plugin.commands._token_options import NAME_ARGUMENT
 from poetry_ado_plugin.commands._token_options import TOKEN_OPTIONS
 from poetry_ado_plugin.commands._token_options import TokenCommand
-from poetry_ado_plugin.errors import CredentialError
 
 
 class EnvCommand(TokenCommand):
@@ -58,13 +57,7 @@ the log.
         github_env = os.environ.get("GITHUB_ENV")
         if format_name == "github" and github_env:
             self._write(ci_env.render_github_mask(variables))
-            try:
-                ci_env.append_github_env(Path(github_env), variables)
-            except OSError as error:
-                raise CredentialError(
-                    f"could not append to $GITHUB_ENV ({github_env}): "
-                    f"{error.strerror or type(error).__name__}"
-                ) from None
+            ci_env.append_github_env(Path(github_env), variables)
             self.line_error(
                 f"Wrote {variables.username_variable} and {variables.password_variable} to "
                 f"$GITHUB_ENV (token from {token.origin})."

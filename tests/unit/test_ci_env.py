@@ -103,3 +103,15 @@ def test_github_env_is_created_readable_only_by_us(tmp_path: Path) -> None:
     append_github_env(existing, ci_variables("f", "azure", "tok"))
     assert stat.S_IMODE(existing.stat().st_mode) == 0o644  # the runner's file, left as it is
     assert existing.read_text().startswith("A=1\nPOETRY_HTTP_BASIC_F_USERNAME=azure\n")
+
+
+def test_a_github_env_that_cannot_be_written_is_one_line_naming_it(tmp_path: Path) -> None:
+    from poetry_ado_plugin.ci_env import append_github_env
+    from poetry_ado_plugin.errors import CredentialError
+
+    missing = tmp_path / "no-such-dir" / "github_env"
+    with pytest.raises(CredentialError) as caught:
+        append_github_env(missing, ci_variables("f", "azure", "CANARYtok"))
+    assert str(caught.value) == (
+        f"could not append to $GITHUB_ENV ({missing}): No such file or directory"
+    )
