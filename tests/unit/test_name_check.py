@@ -404,3 +404,14 @@ def test_every_verdict_has_a_style_in_the_text_table() -> None:
     from poetry_ado_plugin.commands.check_name import STYLES
 
     assert set(STYLES) == {verdict.value for verdict in Verdict}
+
+
+def test_the_help_names_the_default_index() -> None:
+    # Written out in the option, so that listing the command does not import public_index.
+    from poetry_ado_plugin.commands.check_name import CheckNameCommand
+    from poetry_ado_plugin.commands.publish import PublishCommand
+    from poetry_ado_plugin.public_index import DEFAULT_INDEX_URL
+
+    for command in (CheckNameCommand, PublishCommand):
+        [index_url] = [o for o in command.options if o.name == "index-url"]
+        assert index_url.description.endswith(f"Default: {DEFAULT_INDEX_URL}")
