@@ -277,6 +277,8 @@ def build_request(
     from poetry_ado_plugin.pyproject import configured_prefix
     from poetry_ado_plugin.pyproject import project_name
 
+    # A malformed --index-url stops the command before anything is read or sent.
+    root = index_root(DEFAULT_INDEX_URL if index_url is None else index_url)
     chosen = list(names)
     document = None
     if (not chosen or prefix is None or audit) and pyproject is not None:
@@ -310,7 +312,7 @@ def build_request(
         names=tuple(chosen),
         prefix=parsed,
         prefix_origin=origin or "--prefix",
-        index_url=index_root(DEFAULT_INDEX_URL if index_url is None else index_url),
+        index_url=root,
         similar=similar,
         dependencies=dependencies,
         cache_dir=cache_dir,

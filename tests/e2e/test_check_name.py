@@ -16,6 +16,7 @@ from tests.public_index_server import closed_port_url
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from tests.emulator.pytest_plugin import AdoEmulator
     from tests.poetry_env import PoetryEnv
     from tests.poetry_env import Result
 
@@ -275,3 +276,27 @@ def test_bad_input_is_one_line_exit_1(poetry_env: PoetryEnv, project_dir: Path) 
     bad_url = poetry_env.run("ado", "check-name", "x", "--index-url", "ftp://x/", cwd=project_dir)
     assert bad_url.exit_code == 1
     assert bad_url.stderr.startswith("Error: --index-url 'ftp://x/' is not an http(s) URL")
+
+
+def test_a_bad_index_url_stops_the_audit_before_the_feed_is_asked(
+    poetry_env: PoetryEnv, project_dir: Path, ado_emulator: AdoEmulator
+) -> None:
+    write_project(
+        project_dir,
+        "kpv-app",
+        extra=(
+            '\n[tool.poetry.dependencies]\nkpv-core = { version = "^1", source = "kpv" }\n'
+            f'\n[[tool.poetry.source]]\nname = "kpv"\nurl = "{ado_emulator.feed.index_url}"\n'
+            'priority = "explicit"\n'
+        ),
+    )
+    stored = poetry_env.run(
+        "config", "http-basic.kpv", "azure", ado_emulator.read_token, cwd=project_dir
+    )
+    assert stored.exit_code == 0, stored
+
+    result = check(poetry_env, project_dir, "ftp://x/", "--dependencies")
+
+    assert result.exit_code == 1, result
+    assert result.stderr.startswith("Error: --index-url 'ftp://x/' is not an http(s) URL")
+    assert ado_emulator.requests == []
