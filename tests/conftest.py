@@ -12,7 +12,10 @@ pytest_plugins = ["tests.emulator.pytest_plugin", "tests.public_index_plugin"]
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    from tests.poetry_env import Outcome
 
 
 @pytest.fixture
@@ -33,6 +36,19 @@ def project_factory(tmp_path: Path, project_dir: Path) -> ProjectFactory:
     """``project_factory(name, sources=..., dependencies=..., extra=...)`` writes a test project
     into ``project_dir`` (or ``directory=``) and returns its directory."""
     return ProjectFactory(tmp_path, project_dir)
+
+
+@pytest.fixture
+def ado_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_dir: Path
+) -> Callable[..., Outcome]:
+    """``ado_app("ado", "login", ..., stdin=...)``: one command through Poetry's own
+    Application in this process, with the plugin activated and Poetry's dirs in ``tmp_path``,
+    run in ``project_dir``. Application.run rather than cleo's CommandTester: Poetry's plugin
+    loading and console events (our listeners) take part, as in a real run."""
+    from tests.inprocess import in_process_poetry
+
+    return in_process_poetry(tmp_path, monkeypatch, project_dir)
 
 
 @pytest.fixture(autouse=True)

@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from poetry_ado_plugin.plugin import COMMANDS
-from tests.inprocess import in_process_poetry
 from tests.inprocess import snapshot
 from tests.poetry_env import Outcome
-from tests.poetry_env import write_project
+from tests.poetry_env import Source
 
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tests.poetry_env import ProjectFactory
 
 
 CANARY = "CANARYtoken5f3a9c"
@@ -93,16 +94,9 @@ CASES: list[tuple[str, list[str], str]] = [
 
 @pytest.fixture
 def run_ado(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, project_factory: ProjectFactory, ado_app: Callable[..., Outcome]
 ) -> Iterator[Callable[[str, list[str], str], Outcome]]:
-    project = tmp_path / "project"
-    project.mkdir()
-    write_project(
-        project,
-        extra=f'\n[[tool.poetry.source]]\nname = "team-feed"\nurl = "{FEED_URL}"\n'
-        'priority = "explicit"\n',
-    )
-    runner = in_process_poetry(tmp_path, monkeypatch, project)
+    project_factory(sources=[Source("team-feed", FEED_URL)])
     before = snapshot(tmp_path)
 
     def run(command: str, args: list[str], stdin: str = "") -> Outcome:
@@ -112,7 +106,7 @@ def run_ado(
             if "index-url" in str(BAD_VALUES.get(command))
             else []
         )
-        return runner(*command.split(), *local, *args, "--no-interaction", stdin=stdin)
+        return ado_app(*command.split(), *local, *args, "--no-interaction", stdin=stdin)
 
     yield run
     assert snapshot(tmp_path) == before, "bad input changed a file"

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.inprocess import in_process_poetry
 from tests.poetry_env import Source
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-    import pytest
-
+    from tests.poetry_env import Outcome
     from tests.poetry_env import ProjectFactory
 
 
@@ -23,13 +22,12 @@ NEW = "https://pkgs.dev.azure.com/contoso/_packaging/new-feed/pypi/simple/"
 
 
 def test_the_diff_and_the_update_mask_a_password_holding_at(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_factory: ProjectFactory
+    ado_app: Callable[..., Outcome], project_factory: ProjectFactory
 ) -> None:
-    project = project_factory(sources=[Source("team-feed", OLD)])
-    run = in_process_poetry(tmp_path, monkeypatch, project)
+    project_factory(sources=[Source("team-feed", OLD)])
 
-    dry = run("ado", "add-feed", NEW, "--name", "team-feed", "--dry-run", "--no-repository")
-    done = run("ado", "add-feed", NEW, "--name", "team-feed", "--no-repository")
+    dry = ado_app("ado", "add-feed", NEW, "--name", "team-feed", "--dry-run", "--no-repository")
+    done = ado_app("ado", "add-feed", NEW, "--name", "team-feed", "--no-repository")
 
     for outcome in (dry, done):
         assert outcome.exit_code == 0, outcome.output
@@ -40,16 +38,14 @@ def test_the_diff_and_the_update_mask_a_password_holding_at(
 
 
 def test_the_conflict_error_masks_a_password_holding_at(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_factory: ProjectFactory
+    tmp_path: Path, ado_app: Callable[..., Outcome], project_factory: ProjectFactory
 ) -> None:
-    project = project_factory()
-    (tmp_path / "config").mkdir()
+    project_factory()
     (tmp_path / "config" / "config.toml").write_text(
         f'[repositories.team-feed]\nurl = "{OLD.replace("/simple/", "/upload/")}"\n'
     )
-    run = in_process_poetry(tmp_path, monkeypatch, project)
 
-    outcome = run("ado", "add-feed", NEW, "--name", "team-feed")
+    outcome = ado_app("ado", "add-feed", NEW, "--name", "team-feed")
 
     assert outcome.exit_code == 1, outcome.output
     assert "already points at another feed (https://***@pkgs.dev.azure.com/" in outcome.stderr
