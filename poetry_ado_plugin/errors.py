@@ -25,6 +25,14 @@ class FeedUrlError(AdoError):
 class PyprojectError(AdoError):
     """pyproject.toml is missing, unreadable or not valid TOML."""
 
+    @classmethod
+    def missing(cls, directory: object) -> PyprojectError:
+        """No pyproject.toml in ``directory`` (the project directory) or its parents."""
+        return cls(
+            f"no pyproject.toml in {directory} or its parents: run the command in your "
+            "project's directory or pass -C/--directory"
+        )
+
 
 class SourceConflictError(AdoError):
     """The change would clash with a source that is already configured."""

@@ -263,14 +263,17 @@ def build_request(
     similar: bool,
     audit: bool,
     pyproject: Path | None,
+    project_dir: Path,
     cache_dir: Path | None,
 ) -> CheckRequest:
     """check-name's request from its arguments: the names (default: the project's), the
     prefix (``--prefix``, else ``[tool.poetry-ado] prefix``), and with ``audit`` the private
     dependencies of ``pyproject`` and their feeds' upstream settings. pyproject.toml is read
-    only when one of them needs it."""
+    only when one of them needs it; ``audit`` needs it to exist (``project_dir`` is where it was
+    looked for)."""
     from poetry_ado_plugin.audit import find_private_dependencies
     from poetry_ado_plugin.audit import read_lock
+    from poetry_ado_plugin.errors import PyprojectError
     from poetry_ado_plugin.errors import UsageError
     from poetry_ado_plugin.public_index import index_root
     from poetry_ado_plugin.pyproject import PyprojectDocument
@@ -279,6 +282,8 @@ def build_request(
 
     # A malformed --index-url stops the command before anything is read or sent.
     root = index_root(DEFAULT_INDEX_URL if index_url is None else index_url)
+    if audit and pyproject is None:
+        raise PyprojectError.missing(project_dir)
     chosen = list(names)
     document = None
     if (not chosen or prefix is None or audit) and pyproject is not None:

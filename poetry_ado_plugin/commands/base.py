@@ -97,10 +97,7 @@ class AdoCommand(Command):
         except (RuntimeError, PoetryPyProjectError) as error:
             lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
             if lines and lines[0].startswith("Poetry could not find a pyproject.toml"):
-                raise PyprojectError(
-                    f"no pyproject.toml in {self.project_directory()} or its parents: run the "
-                    "command in your project's directory or pass -C/--directory"
-                ) from None
+                raise PyprojectError.missing(self.project_directory()) from None
             head, details = (lines[0].rstrip(":"), lines[1:]) if lines else ("invalid", [])
             said = f": {'; '.join(details)}" if details else ""
             raise PyprojectError(
@@ -129,10 +126,7 @@ class AdoCommand(Command):
     def require_pyproject(self) -> Path:
         path = self.find_pyproject()
         if path is None:
-            raise PyprojectError(
-                f"no pyproject.toml in {self.project_directory()} or its parents: run the "
-                "command in your project's directory or pass -C/--directory"
-            )
+            raise PyprojectError.missing(self.project_directory())
         return path
 
     def write_diff(self, diff: str) -> None:

@@ -114,14 +114,14 @@ class CheckNameCommand(AdoCommand):
         from poetry_ado_plugin.name_check import build_request
         from poetry_ado_plugin.public_index import default_cache_dir
 
-        audit = bool(self.option("dependencies"))
         return build_request(
             names=self.argument("name") or [],
             prefix=self.option("prefix"),
             index_url=self.option("index-url"),
             similar=bool(self.option("similar")),
-            audit=audit,
-            pyproject=self.require_pyproject() if audit else self.find_pyproject(),
+            audit=bool(self.option("dependencies")),
+            pyproject=self.find_pyproject(),
+            project_dir=self.project_directory(),
             # Poetry's --no-cache: neither read nor write the project-list cache.
             cache_dir=None if self._no_cache() else default_cache_dir(),
         )

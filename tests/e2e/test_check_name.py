@@ -273,6 +273,13 @@ def test_bad_input_is_one_line_exit_1(poetry_env: PoetryEnv, project_dir: Path) 
         assert result.stderr.startswith(message), result
         assert len(result.stderr.splitlines()) == 1
 
+    # The options are checked before the project is looked for, as for every command.
+    empty = poetry_env.run(
+        "ado", "check-name", "--dependencies", "--index-url", "", cwd=project_dir
+    )  # fmt: skip
+    assert empty.exit_code == 1, empty
+    assert empty.stderr.startswith("Error: --index-url is empty"), empty
+
     bad_url = poetry_env.run("ado", "check-name", "x", "--index-url", "ftp://x/", cwd=project_dir)
     assert bad_url.exit_code == 1
     assert bad_url.stderr.startswith("Error: --index-url 'ftp://x/' is not an http(s) URL")
