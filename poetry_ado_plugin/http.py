@@ -261,7 +261,7 @@ def describe_connection_error(error: Exception, url: str) -> str:
     from poetry_ado_plugin._transport import ResponseTooLarge
 
     host = host_of(url)
-    found = _in_chain(error, (DeadlineExceeded, ResponseTooLarge))
+    found = in_chain(error, (DeadlineExceeded, ResponseTooLarge))
     if isinstance(found, DeadlineExceeded):
         return f"{host} did not answer in time (no complete answer within {found.seconds:g} s)"
     if isinstance(found, ResponseTooLarge):
@@ -278,7 +278,7 @@ def describe_connection_error(error: Exception, url: str) -> str:
     return f"could not connect to {host}"
 
 
-def _in_chain(error: BaseException, kinds: tuple[type[BaseException], ...]) -> object:
+def in_chain(error: BaseException, kinds: tuple[type[BaseException], ...]) -> object:
     """The first exception of ``kinds`` among ``error``, its arguments and its causes."""
     seen: list[BaseException] = []
     pending: list[object] = [error]

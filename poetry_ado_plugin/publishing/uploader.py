@@ -29,6 +29,7 @@ from poetry_ado_plugin.http import SUPPRESS_SIGN_IN
 from poetry_ado_plugin.http import RetryAfterRefused
 from poetry_ado_plugin.http import describe_connection_error
 from poetry_ado_plugin.http import host_of
+from poetry_ado_plugin.http import in_chain
 from poetry_ado_plugin.http import make_session
 from poetry_ado_plugin.http import retry_after_wait
 from poetry_ado_plugin.publishing.feed_index import explain
@@ -101,15 +102,7 @@ def describe_upload_error(error: Exception, url: str) -> str:
     host = host_of(url)
     if isinstance(error, requests.exceptions.Timeout):
         return f"a timeout ({host} did not answer in time)"
-    seen: list[BaseException] = []
-    pending: list[object] = [error]
-    while pending:
-        item = pending.pop()
-        if not isinstance(item, BaseException) or item in seen:
-            continue
-        seen.append(item)
-        pending.extend([*item.args, item.__cause__, item.__context__])
-    if any(isinstance(e, (ProtocolError, ConnectionResetError, BrokenPipeError)) for e in seen):
+    if in_chain(error, (ProtocolError, ConnectionResetError, BrokenPipeError)) is not None:
         return f"a dropped connection to {host}"
     return f"a connection error ({describe_connection_error(error, url)})"
 
