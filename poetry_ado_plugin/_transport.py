@@ -264,6 +264,9 @@ def _use_our_pools(manager: PoolManager) -> PoolManager:
 # Retry-After, capped for the whole command
 
 
+Notify = Callable[[str], None]
+
+
 class RetryAfterBudget:
     """Seconds of Retry-After this process may still wait, shared by every request."""
 
@@ -276,17 +279,17 @@ class RetryAfterBudget:
             self.total = seconds
             self.remaining = seconds
 
-    def take(self, requested: float) -> bool:
+    def take(self, requested: float, notify: Notify | None = None) -> bool:
         """Spend ``requested`` seconds if they fit in what is left; False (nothing spent) if
-        not: then we do not wait, and do not retry early against the server's wish."""
+        not: then we do not wait, and do not retry early against the server's wish, and
+        ``notify`` gets the note that says so."""
         with self._lock:
-            if requested > self.remaining:
-                return False
-            self.remaining -= requested
-            return True
-
-
-Notify = Callable[[str], None]
+            fits = requested <= self.remaining
+            if fits:
+                self.remaining -= requested
+        if not fits and notify is not None:
+            notify(retry_after_note(requested, self.total))
+        return fits
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -333,10 +336,12 @@ class CappedRetry(Retry):
         if response is not None and self.respect_retry_after_header:
             requested = parse_retry_after(response.headers.get("Retry-After"))
             budget = type(self).budget
-            if requested is not None and budget is not None and not budget.take(requested):
-                notify = type(self).notify
-                if notify is not None:
-                    notify(retry_after_note(requested, budget.total))
+            refused = (
+                requested is not None
+                and budget is not None
+                and not budget.take(requested, type(self).notify)
+            )
+            if refused:
                 # With raise_on_status off, urllib3 hands this answer to the caller.
                 raise MaxRetryError(cast("Any", pool), url, None)
         result: CappedRetry = super().increment(*args, **kwargs)

@@ -131,14 +131,11 @@ def retry_after_wait(response: requests.Response) -> float | None:
     Retry-After. Raises ``RetryAfterRefused`` when the wait does not fit in what is left of the
     allowance; a note says so."""
     from poetry_ado_plugin._transport import parse_retry_after
-    from poetry_ado_plugin._transport import retry_after_note
 
     requested = parse_retry_after(response.headers.get("Retry-After"))
     if requested is None:
         return None
-    budget = _retry_after_budget()
-    if not budget.take(requested):
-        notice(retry_after_note(requested, budget.total))
+    if not _retry_after_budget().take(requested, notice):
         raise RetryAfterRefused(requested)
     return requested
 
