@@ -10,6 +10,7 @@ import pytest
 from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
 
+from tests.inprocess import in_process_poetry
 from tests.poetry_env import Outcome
 from tests.poetry_env import source_table
 from tests.poetry_env import write_project
@@ -49,15 +50,22 @@ class Cli:
 
 
 @pytest.fixture
-def cli(ado_emulator: AdoEmulator, project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+def cli(
+    ado_emulator: AdoEmulator, tmp_path: Path, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
     write_project(
         project_dir, PROJECT, extra=source_table("team-feed", ado_emulator.feed.index_url)
     )
-    monkeypatch.chdir(project_dir)
-    monkeypatch.setenv("POETRY_KEYRING_ENABLED", "false")
-    for name in ("USERNAME", "PASSWORD"):
-        monkeypatch.delenv(f"POETRY_HTTP_BASIC_TEAM_FEED_{name}", raising=False)
+    # Poetry's config, cache and data dirs, HOME and the keyring in tmp_path, the working
+    # directory in the project, no POETRY_* variable of the user's: never their real config.
+    in_process_poetry(tmp_path, monkeypatch, project_dir)
     return Cli(ado_emulator, project_dir, monkeypatch)
+
+
+def test_poetrys_dirs_are_the_tests_own(cli: Cli, tmp_path: Path) -> None:
+    result = cli.run("config cache-dir")
+    assert result.exit_code == 0, result
+    assert result.stdout.strip() == str(tmp_path / "cache")
 
 
 def seed(ado: AdoEmulator, *versions: str) -> None:
