@@ -162,6 +162,12 @@ class PoetryEnv:
         return Result(completed.returncode, completed.stdout, completed.stderr, args=tuple(args))
 
 
+def ok(result: Result) -> Result:
+    """``result``, after asserting that the command succeeded (its output is the message)."""
+    assert result.exit_code == 0, result
+    return result
+
+
 class Source(NamedTuple):
     """A ``[[tool.poetry.source]]`` of a test project."""
 

@@ -35,6 +35,7 @@ from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
 from tests.poetry_env import POETRY
 from tests.poetry_env import PoetryEnv
 from tests.poetry_env import Result
+from tests.poetry_env import ok
 
 
 pytestmark = pytest.mark.e2e
@@ -159,11 +160,6 @@ def run(fresh: FreshPoetry, env: PoetryEnv, *args: str, cwd: Path) -> Result:
         timeout=240,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr, args=tuple(args))
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result
-    return result
 
 
 def pip(fresh: FreshPoetry, env: PoetryEnv, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.emulator.emulator import make_pat
 from tests.poetry_env import PoetryEnv
+from tests.poetry_env import ok
 from tests.poetry_env import write_project
 
 
@@ -22,17 +23,11 @@ if TYPE_CHECKING:
 
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.emulator.pytest_plugin import EmulatorFactory
-    from tests.poetry_env import Result
 
 
 pytestmark = pytest.mark.e2e
 
 PACKAGE = "contoso-lib"
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result
-    return result
 
 
 def github_env_variables(path: Path) -> dict[str, str]:

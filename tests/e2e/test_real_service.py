@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from tests.poetry_env import ok
 from tests.poetry_env import write_project
 from tests.public_index_server import PublicIndexServer
 
@@ -24,15 +25,9 @@ if TYPE_CHECKING:
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.emulator.pytest_plugin import EmulatorFactory
     from tests.poetry_env import PoetryEnv
-    from tests.poetry_env import Result
 
 
 pytestmark = pytest.mark.e2e
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result
-    return result
 
 
 def sdist_metadata(path: Path) -> str:

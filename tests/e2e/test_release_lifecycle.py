@@ -13,8 +13,8 @@ import pytest
 from tests.e2e.test_round_trip import PACKAGE
 from tests.e2e.test_round_trip import VERSION
 from tests.e2e.test_round_trip import make_producer
-from tests.e2e.test_round_trip import ok
 from tests.poetry_env import PoetryEnv
+from tests.poetry_env import ok
 from tests.poetry_env import write_project
 from tests.public_index_server import closed_port_url
 

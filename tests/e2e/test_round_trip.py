@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from poetry_ado_plugin.verify import PROBE_PACKAGE
+from tests.poetry_env import ok
 from tests.poetry_env import write_project
 
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from tests.emulator.pytest_plugin import AdoEmulator
     from tests.emulator.pytest_plugin import EmulatorFactory
     from tests.poetry_env import PoetryEnv
-    from tests.poetry_env import Result
 
 
 pytestmark = pytest.mark.e2e
@@ -33,11 +33,6 @@ DIST_FILES = [
     "contoso_greetings-1.2.0-py3-none-any.whl",
     "contoso_greetings-1.2.0.tar.gz",
 ]
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result
-    return result
 
 
 def add_feed_and_login(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.poetry_env import ok
 from tests.poetry_env import write_project
 
 
@@ -24,11 +25,6 @@ if TYPE_CHECKING:
 
 
 pytestmark = pytest.mark.e2e
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result
-    return result
 
 
 def report(result: Result) -> dict[str, Any]:
