@@ -51,6 +51,8 @@ MATRIX_TESTS = ["tests/e2e"]
 # Wheels of a venv's Poetry and of everything it depends on, on every platform (Poetry locks for
 # all of them), for the install-route tests: a feed of the local emulator serves them.
 WHEELHOUSE = "wheelhouse"
+# The Poetry version a wheelhouse was made for.
+WHEELHOUSE_STAMP = ".made-for"
 # Platforms whose wheels the wheelhouse also holds, with the markers that select them.
 _PLATFORMS = {
     "darwin": ("macosx_11_0_arm64", "macosx_10_9_x86_64", "macosx_10_13_universal2"),
@@ -95,7 +97,7 @@ def ensure_venv(directory: Path = VENV, group: str = "dev", *, poetry: str | Non
     return bin_dir
 
 
-def _installed_poetry(python: Path) -> str:
+def installed_poetry(python: Path) -> str:
     code = "import importlib.metadata as m; print(m.version('poetry'))"
     return subprocess.run(
         [str(python), "-c", code], check=True, capture_output=True, text=True
@@ -125,8 +127,8 @@ def ensure_wheelhouse(directory: Path) -> Path:
     pip's cache after the first time; the tests read it and never download anything."""
     python = directory / BIN_NAME / PYTHON.name
     wheelhouse = directory / WHEELHOUSE
-    stamp = wheelhouse / ".made-for"
-    if not (stamp.exists() and stamp.read_text() == _installed_poetry(python)):
+    stamp = wheelhouse / WHEELHOUSE_STAMP
+    if not (stamp.exists() and stamp.read_text() == installed_poetry(python)):
         # packaging is Poetry's dependency: the venv's python has it, the python3 of a fresh
         # clone may not.
         _run(python, Path(__file__).resolve(), "_wheelhouse", directory)
@@ -140,7 +142,7 @@ def _make_wheelhouse(extra: list[str]) -> int:
 
     directory = Path(extra[0])
     python = directory / BIN_NAME / PYTHON.name
-    poetry = _installed_poetry(python)
+    poetry = installed_poetry(python)
     wheelhouse = directory / WHEELHOUSE
     if wheelhouse.exists():
         shutil.rmtree(wheelhouse)
@@ -178,7 +180,7 @@ def _make_wheelhouse(extra: list[str]) -> int:
             tags = [arg for tag in _PLATFORMS[platform] for arg in ("--platform", tag)]
             _run(*pip, "download", "--quiet", "--no-deps", "--only-binary=:all:", *tags,
                  "--dest", wheelhouse, spec)  # fmt: skip
-    (wheelhouse / ".made-for").write_text(poetry)
+    (wheelhouse / WHEELHOUSE_STAMP).write_text(poetry)
     return 0
 
 

@@ -80,18 +80,10 @@ class FreshPoetry:
         return result.returncode == 0
 
 
-def _poetry_version() -> str:
-    python = POETRY.with_name(f"python{EXE}")
-    code = "import importlib.metadata as m; print(m.version('poetry'))"
-    return subprocess.run(
-        [str(python), "-c", code], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def wheelhouse() -> Path:
     directory = POETRY.parent.parent / dev.WHEELHOUSE
-    if not (directory / ".made-for").exists():
+    if not (directory / dev.WHEELHOUSE_STAMP).exists():
         pytest.skip(
             f"no wheelhouse beside {POETRY}: python3 dev.py test (or dev.py matrix) makes it"
         )
@@ -100,7 +92,7 @@ def wheelhouse() -> Path:
 
 @pytest.fixture(scope="module")
 def fresh_poetry(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> FreshPoetry:
-    version = _poetry_version()
+    version = dev.installed_poetry(POETRY.with_name(f"python{EXE}"))
     root = tmp_path_factory.mktemp("fresh") / "poetry-venv"
     # No pip in it: the dev environment's pip installs into it (pip --python), offline.
     venv.EnvBuilder(with_pip=False).create(root)
