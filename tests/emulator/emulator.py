@@ -105,6 +105,7 @@ SESSION_TOKEN_PATH = "_apis/token/sessiontokens"
 # default policy of up to 90 days for Compact tokens).
 SESSION_TOKEN_MAX_LIFETIME = 90 * 86400
 SESSION_TOKEN_DEFAULT_LIFETIME = 7 * 86400
+SELF_DESCRIBING_MAX_LIFETIME = 24 * 3600
 
 
 def make_pat() -> str:
@@ -865,8 +866,12 @@ class FeedEmulator:
             if wanted is None:
                 return refuse(400, f"validTo '{requested}' is not a date.")
             lifetime = max(0.0, wanted - now)
-        valid_to = now + min(lifetime, self.session_token_max_lifetime)
         token_type = query.get("tokentype", "SelfDescribing")
+        longest = self.session_token_max_lifetime
+        if token_type.casefold() != "compact":
+            # A self-describing session token is a JWT of 4 to 24 hours, whatever was asked.
+            longest = min(longest, SELF_DESCRIBING_MAX_LIFETIME)
+        valid_to = now + min(lifetime, longest)
         if token_type.casefold() == "compact":
             token = make_pat()
         else:
@@ -972,9 +977,10 @@ class FeedEmulator:
             ctx.view = canonical_view
         ctx.feed = feed
         if grant.feeds is not None and feed not in grant.feeds:
-            return self._error(
-                start_response, ctx, _azure.lacks_permission(grant.user_id, "ReadPackages")
-            )
+            # docs/azure-artifacts.md, "Authentication": the permission named is the one the
+            # request needed.
+            needed = "AddPackage" if head == "upload" and ctx.method == "POST" else "ReadPackages"
+            return self._error(start_response, ctx, _azure.lacks_permission(grant.user_id, needed))
 
         if head == "simple":
             if ctx.method != "GET":

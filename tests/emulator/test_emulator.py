@@ -120,6 +120,17 @@ def test_token_without_a_role_on_the_feed_gets_403_read_packages(
     assert "You need to have 'ReadPackages'" in azure_error(response, 403)
 
 
+def test_an_upload_without_a_role_on_the_feed_names_add_package(
+    ado_emulator: AdoEmulator, wheel: Path
+) -> None:
+    grant = ado_emulator.emulator.add_token("org-feed-only", feeds=[ado_emulator.org_feed])
+
+    response = upload_file(ado_emulator.feed.upload_url, wheel, auth=("u", grant.token))
+
+    assert "You need to have 'AddPackage'" in azure_error(response, 403)
+    assert ado_emulator.feed.stored_files() == []
+
+
 def test_every_feed_path_requires_auth(ado_emulator: AdoEmulator, published: Path) -> None:
     feed = ado_emulator.feed
     feed.promote("Demo.Pkg", "1.0.0", "Release")  # views show promoted versions only

@@ -153,6 +153,8 @@ def test_self_describing_tokens_are_jwts(ado_emulator: AdoEmulator) -> None:
     token = answer.json()["token"]
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["scp"] == "vso.packaging"
+    # A self-describing token lives 24 hours at most, not a Compact token's default of days.
+    assert claims["exp"] <= ado_emulator.emulator.now() + 24 * 3600
 
 
 def test_an_entra_token_of_another_tenant_is_refused(ado_emulator: AdoEmulator) -> None:
