@@ -13,6 +13,7 @@ pytest_plugins = ["tests.emulator.pytest_plugin", "tests.public_index_plugin"]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.poetry_env import Outcome
@@ -52,9 +53,14 @@ def ado_app(
 
 
 @pytest.fixture(autouse=True)
-def fresh_retry_after_allowance() -> None:
-    """Each test starts with a whole Retry-After allowance, as each command does: tests that
-    drive the uploader or the sessions directly share one process."""
+def fresh_process_state() -> Iterator[None]:
+    """Each test starts as a command does, with a whole Retry-After allowance and no secret
+    registered for masking: tests that drive the uploader, the sessions or the token sources
+    directly share one process."""
     from poetry_ado_plugin import http
+    from poetry_ado_plugin import redact
 
     http.reset_retry_after_budget()
+    redact.forget_secrets()
+    yield
+    redact.forget_secrets()

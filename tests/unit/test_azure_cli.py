@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,19 +19,11 @@ from poetry_ado_plugin.azure_cli import parse_access_token
 from poetry_ado_plugin.azure_cli import record_expiry
 from poetry_ado_plugin.errors import AzureCliError
 from poetry_ado_plugin.errors import UsageError
-from poetry_ado_plugin.redact import forget_secrets
 from tests.fakes.az import FakeAz
 from tests.fakes.az import install_fake_az
 
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX process groups")
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets_left_behind() -> Iterator[None]:
-    # Quoting az's stderr registers the token it printed as a secret of the (test) process.
-    yield
-    forget_secrets()
 
 
 SECRET = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.canary.sig"

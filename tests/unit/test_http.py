@@ -9,7 +9,6 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from poetry_ado_plugin import http
-from poetry_ado_plugin import redact
 from poetry_ado_plugin.answers import server_message
 from poetry_ado_plugin.errors import UsageError
 from poetry_ado_plugin.http import make_session
@@ -72,7 +71,6 @@ def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     http.reset_retry_after_budget()
     yield notes
     http.set_notice_handler(None)
-    redact.forget_secrets()
 
 
 @pytest.mark.parametrize("behaviour", ["drip-headers", "drip-body", "http10-close"])

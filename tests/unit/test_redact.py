@@ -1,18 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from poetry_ado_plugin import redact
 from poetry_ado_plugin.http import redact_credentials
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets() -> Iterator[None]:
-    redact.forget_secrets()
-    yield
-    redact.forget_secrets()
 
 
 @pytest.mark.parametrize(
