@@ -15,6 +15,7 @@ from cleo.io.outputs.buffered_output import BufferedOutput
 
 from poetry_ado_plugin import redact
 from tests.poetry_env import Outcome
+from tests.poetry_env import is_leaky
 
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     import pytest
 
 
-_DROPPED = ("POETRY_", "AZURE_", "SYSTEM_ACCESSTOKEN", "VSS_", "ARTIFACTS_", "GITHUB_", "TF_")
+# Besides what could leak a credential: what makes a command believe it runs in CI (or which
+# CI), since these tests share the process's environment.
+_CI_PREFIXES = ("ARTIFACTS_", "GITHUB_", "TF_")
 
 
 def in_process_poetry(
@@ -41,7 +44,7 @@ def in_process_poetry(
     monkeypatch.setattr(poetry.config.config, "CONFIG_DIR", config)
     monkeypatch.setattr(poetry.config.config, "_default_config", None, raising=False)
     for key in list(os.environ):
-        if key.startswith(_DROPPED):
+        if is_leaky(key) or key.startswith(_CI_PREFIXES):
             monkeypatch.delenv(key)
     monkeypatch.setenv("POETRY_CONFIG_DIR", str(config))
     monkeypatch.setenv("POETRY_CACHE_DIR", str(root / "cache"))

@@ -44,6 +44,11 @@ _DROPPED_NAMES = {
 }
 
 
+def is_leaky(name: str) -> bool:
+    """Whether the environment variable ``name`` could leak a real credential or setting."""
+    return name.startswith(_DROPPED_PREFIXES) or name in _DROPPED_NAMES
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a command left: its exit code and its two streams."""
@@ -116,11 +121,7 @@ class PoetryEnv:
         return self.config_dir / "auth.toml"
 
     def environ(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED_NAMES
-        }
+        env = {key: value for key, value in os.environ.items() if not is_leaky(key)}
         env.update(
             POETRY_CONFIG_DIR=str(self.config_dir),
             POETRY_CACHE_DIR=str(self.cache_dir),
