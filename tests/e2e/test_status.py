@@ -3,7 +3,6 @@ no request sent."""
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.emulator.emulator import make_jwt
 from tests.poetry_env import ok
 from tests.poetry_env import write_project
 
@@ -30,13 +30,6 @@ pytestmark = pytest.mark.e2e
 def report(result: Result) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(ok(result).stdout)
     return document
-
-
-def jwt(expires: int) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'none'})}.{part({'exp': expires, 'aud': 'x'})}.signature"
 
 
 @pytest.fixture
@@ -107,7 +100,7 @@ def test_ci_variables_and_no_repository(
     expires = int(datetime(2030, 1, 2, 3, 4).timestamp())
     env = {
         "POETRY_HTTP_BASIC_TEAM_FEED_USERNAME": "build",
-        "POETRY_HTTP_BASIC_TEAM_FEED_PASSWORD": jwt(expires),
+        "POETRY_HTTP_BASIC_TEAM_FEED_PASSWORD": make_jwt({"exp": int(expires)}),
     }
 
     text = ok(poetry_env.run("ado", "status", cwd=project, env=env))

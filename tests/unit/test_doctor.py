@@ -3,8 +3,6 @@ the emulator: each check failing and passing, the JSON report and the exit codes
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,6 +13,7 @@ import pytest
 from cleo.testers.application_tester import ApplicationTester
 from poetry.console.application import Application
 
+from tests.emulator.emulator import make_jwt
 from tests.fakes.keyrings import HangingKeyring
 from tests.poetry_env import Outcome
 from tests.poetry_env import source_table
@@ -319,21 +318,13 @@ def test_a_netrc_entry_for_the_feed_host(doctor: Doctor, tmp_path: Path) -> None
     assert "NETRCSECRET" not in found.stdout
 
 
-def _jwt(expires: float) -> str:
-    def part(data: dict[str, Any]) -> str:
-        raw = json.dumps(data).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    return f"{part({'alg': 'none'})}.{part({'exp': int(expires)})}.sig"
-
-
 def test_an_expired_token_and_one_about_to_expire(doctor: Doctor) -> None:
     healthy(doctor)
-    doctor.login(_jwt(time.time() - 60))
+    doctor.login(make_jwt({"exp": int(time.time() - 60)}))
     expired = doctor.json("--offline")
-    doctor.login(_jwt(time.time() + 3600))
+    doctor.login(make_jwt({"exp": int(time.time() + 3600)}))
     soon = doctor.json("--offline")
-    doctor.login(_jwt(time.time() + 30 * 24 * 3600))
+    doctor.login(make_jwt({"exp": int(time.time() + 30 * 24 * 3600)}))
     later = doctor.json("--offline")
 
     assert expired.exit_code == 1 and expired.verdict("credential.expiry") == {"problem"}
