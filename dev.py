@@ -191,10 +191,9 @@ LINTERS: list[list[str | Path]] = [
 ]
 
 
-def lint(extra: list[str]) -> int:
-    """``dev.py lint``: ruff check, ruff format --check and mypy --strict, without the tests."""
-    ensure_venv()
-    for check in LINTERS:
+def _run_checks(checks: list[list[str | Path]]) -> int:
+    """Each command in turn, shown first; the exit code of the first that fails, else 0."""
+    for check in checks:
         print("+", " ".join(str(a) for a in check), flush=True)
         code = subprocess.run([str(a) for a in check], cwd=ROOT).returncode
         if code != 0:
@@ -202,17 +201,24 @@ def lint(extra: list[str]) -> int:
     return 0
 
 
+def _workers(arguments: list[str]) -> list[str]:
+    # The end-to-end tests mostly wait on poetry subprocesses, so more workers than cores pay.
+    return [] if any(arg.startswith("-n") for arg in arguments) else ["-n", "4"]
+
+
+def lint(extra: list[str]) -> int:
+    """``dev.py lint``: ruff check, ruff format --check and mypy --strict, without the tests."""
+    ensure_venv()
+    return _run_checks(LINTERS)
+
+
 def test(extra: list[str]) -> int:
     ensure_venv()
     ensure_wheelhouse(VENV)
-    # The end-to-end tests mostly wait on poetry subprocesses, so more workers than cores pay.
-    workers = [] if any(arg.startswith("-n") for arg in extra) else ["-n", "4"]
-    checks: list[list[str | Path]] = [*LINTERS, [PYTHON, "-m", "pytest", *workers, *extra]]
-    for check in checks:
-        print("+", " ".join(str(a) for a in check), flush=True)
-        code = subprocess.run([str(a) for a in check], cwd=ROOT).returncode
-        if code != 0:
-            return code
+    workers = _workers(extra)
+    code = _run_checks([*LINTERS, [PYTHON, "-m", "pytest", *workers, *extra]])
+    if code != 0:
+        return code
     if extra:
         return 0
     oldest_bin = ensure_venv(OLDEST_VENV, "oldest")
@@ -322,7 +328,7 @@ def matrix(extra: list[str]) -> int:
         print(f"--poetry takes one of {', '.join(MATRIX_POETRY)}", file=sys.stderr)
         return 2
     targets = targets or MATRIX_TESTS
-    workers = [] if any(arg.startswith("-n") for arg in targets) else ["-n", "4"]
+    workers = _workers(targets)
     results: list[dict[str, object]] = []
     for version in versions or MATRIX_POETRY:
         directory = matrix_venv(version)

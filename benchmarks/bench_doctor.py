@@ -21,21 +21,12 @@ from benchmarks.common import isolated_environment
 from benchmarks.common import timed_run
 from tests.emulator import FeedEmulator
 from tests.emulator.pytest_plugin import LOCAL_SIGN_IN_HOST
+from tests.poetry_env import lock_entry
 
 
 TARGET_DIFFERENCE_S = 1.5
 SOURCES = ("team-feed", "lib-feed")
 LIBRARY = "team-lib"
-
-
-def _lock_entry(index_url: str, source: str, name: str, sha256: str) -> str:
-    wheel = f"{name.replace('-', '_')}-1.0-py3-none-any.whl"
-    return (
-        f'[[package]]\nname = "{name}"\nversion = "1.0"\ndescription = ""\n'
-        'optional = false\npython-versions = "*"\n'
-        f'files = [{{file = "{wheel}", hash = "sha256:{sha256}"}}]\n\n'
-        f'[package.source]\ntype = "legacy"\nurl = "{index_url}"\nreference = "{source}"\n\n'
-    )
 
 
 def bench(runs: int, latency: float) -> tuple[list[float], list[float], str]:
@@ -57,7 +48,7 @@ def bench(runs: int, latency: float) -> tuple[list[float], list[float], str]:
                     'priority = "supplemental"\n'
                 )
                 dependencies += f'{name} = {{ version = "*", source = "{source}" }}\n'
-                lock += _lock_entry(feed.index_url, source, name, stored.sha256)
+                lock += lock_entry(feed.index_url, source, name, "1.0", stored.sha256)
                 configure_feed(project, env, source, feed.upload_url, token)
             (project / "pyproject.toml").write_text(
                 '[project]\nname = "bench-app"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'

@@ -219,6 +219,18 @@ def write_project(
     return pyproject
 
 
+def lock_entry(index_url: str, source: str, name: str, version: str, sha256: str) -> str:
+    """One ``[[package]]`` of poetry.lock: a wheel of ``name`` locked from the legacy source
+    ``source`` at ``index_url``, as Poetry 2 writes it."""
+    wheel = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    return (
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
+        'optional = false\npython-versions = "*"\n'
+        f'files = [{{file = "{wheel}", hash = "sha256:{sha256}"}}]\n\n'
+        f'[package.source]\ntype = "legacy"\nurl = "{index_url}"\nreference = "{source}"\n\n'
+    )
+
+
 class ProjectFactory:
     """What the ``project_factory`` fixture gives: ``write_project`` into the test's project
     directory, or into ``directory`` (a name is taken under the test's temporary directory);

@@ -16,6 +16,7 @@ from poetry.console.application import Application
 from tests.emulator.emulator import make_jwt
 from tests.fakes.keyrings import HangingKeyring
 from tests.poetry_env import Outcome
+from tests.poetry_env import lock_entry
 from tests.poetry_env import source_table
 from tests.poetry_env import write_project
 
@@ -84,17 +85,6 @@ class Doctor:
         config.write_text(text + f'\n[repositories.{name}]\nurl = "{url}"\n')
 
 
-def lock_entry(feed: EmulatedFeed, source: str, name: str, version: str, sha: str) -> str:
-    wheel = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-    return (
-        f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\n'
-        'optional = false\npython-versions = "*"\n'
-        f'files = [{{file = "{wheel}", hash = "sha256:{sha}"}}]\n\n'
-        f'[package.source]\ntype = "legacy"\nurl = "{feed.index_url}"\n'
-        f'reference = "{source}"\n\n'
-    )
-
-
 def seeded(feed: EmulatedFeed, name: str, version: str) -> str:
     feed.add_package(name, version)
     (stored,) = [f for f in feed.files_of(name) if f.version == version]
@@ -126,7 +116,7 @@ def healthy(doctor: Doctor) -> None:
     sha = seeded(feed, LIBRARY, "1.0")
     doctor.write(
         source_table("team-feed", feed.index_url, "supplemental") + pinned("team-feed"),
-        lock_entry(feed, "team-feed", LIBRARY, "1.0", sha),
+        lock_entry(feed.index_url, "team-feed", LIBRARY, "1.0", sha),
     )
     doctor.login(doctor.ado.read_token)
 
@@ -260,7 +250,7 @@ def test_an_unpinned_private_dependency_of_a_supplemental_source(doctor: Doctor)
     doctor.write(
         source_table("team-feed", feed.index_url, "supplemental")
         + f'\n[tool.poetry.dependencies]\n{LIBRARY} = "*"\n',
-        lock_entry(feed, "team-feed", LIBRARY, "1.0", sha),
+        lock_entry(feed.index_url, "team-feed", LIBRARY, "1.0", sha),
     )
     doctor.login(doctor.ado.read_token)
 
@@ -276,7 +266,7 @@ def test_an_explicit_source_with_an_unpinned_transitive_dependency(doctor: Docto
     sha = seeded(feed, LIBRARY, "1.0")
     doctor.write(
         source_table("team-feed", feed.index_url, "explicit"),
-        lock_entry(feed, "team-feed", LIBRARY, "1.0", sha),
+        lock_entry(feed.index_url, "team-feed", LIBRARY, "1.0", sha),
     )
     doctor.login(doctor.ado.read_token)
 
@@ -426,7 +416,7 @@ def test_a_download_that_fails_while_the_index_works(doctor: Doctor) -> None:
         source_table("team-feed", team.index_url, "supplemental")
         + source_table("org-feed", org.index_url, "supplemental")
         + pinned("team-feed"),
-        lock_entry(team, "team-feed", LIBRARY, "1.0", sha),
+        lock_entry(team.index_url, "team-feed", LIBRARY, "1.0", sha),
     )
     doctor.login(team_token)
     doctor.login(org_token, "ORG_FEED")
