@@ -36,7 +36,7 @@ def check(
 
 
 def report(result: Result) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(result.stdout)
+    document: dict[str, Any] = result.json()
     return document
 
 

@@ -3,7 +3,6 @@ a project that passes after add-feed and login, one without a credential, the JS
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,7 +40,7 @@ def test_doctor_after_add_feed_and_login(
     assert login.exit_code == 0, login
     assert passing.exit_code == 0, passing
     assert "[ok]   " in passing.stdout and "[FAIL]" not in passing.stdout
-    document = json.loads(report.stdout)
+    document = report.json()
     assert document["schema"] == 1 and document["exit_code"] == 0
     (source,) = document["sources"]
     checks = {c["check"]: c["verdict"] for c in source["checks"]}

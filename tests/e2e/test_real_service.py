@@ -5,7 +5,6 @@ Metadata-Version 2.1 at most (docs/azure-artifacts.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tarfile
@@ -92,7 +91,7 @@ def test_audit_tells_upstream_packages_from_a_shadowed_name(
     )  # fmt: skip
 
     assert result.exit_code == 1, result
-    report = json.loads(result.stdout)
+    report = result.json()
     assert report["schema"] == 2
     found = {d["name"]: d for d in report["dependencies"]}
     assert found["requests"]["verdict"] == "upstream"

@@ -4,7 +4,6 @@ and protect; check-name reading the upstream setting."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from typing import NamedTuple
 
@@ -83,7 +82,7 @@ def test_a_consumer_of_release_sees_the_version_after_promote(
     assert before.exit_code != 0, before  # not in the view yet
 
     versions = ok(poetry_env.run("ado", "versions", "--format", "json", cwd=producer.directory))
-    assert json.loads(versions.stdout)["current"]["state"] == "published"
+    assert versions.json()["current"]["state"] == "published"
     promoted = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer.directory))
     again = ok(poetry_env.run("ado", "promote", "--view", "Release", cwd=producer.directory))
 
@@ -158,7 +157,7 @@ def test_check_name_reports_a_dependency_whose_feed_allows_external_versions(
     guarded = poetry_env.run(*args, cwd=project_dir)
 
     def upstreaming(result: Result) -> dict[str, str]:
-        [dependency] = json.loads(result.stdout)["dependencies"]
+        [dependency] = result.json()["dependencies"]
         return next(c for c in dependency["checks"] if c["check"] == "upstreaming")
 
     assert upstreaming(unread)["verdict"] == "skipped"
@@ -167,4 +166,4 @@ def test_check_name_reports_a_dependency_whose_feed_allows_external_versions(
     assert exposed.exit_code == 1, exposed
     assert "poetry ado protect acme-core --feed team-feed" in upstreaming(exposed)["reason"]
     assert upstreaming(guarded)["verdict"] == "ok"
-    assert json.loads(exposed.stdout)["schema"] == 2
+    assert exposed.json()["schema"] == 2

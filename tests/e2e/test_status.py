@@ -3,7 +3,6 @@ no request sent."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 from typing import Any
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 
 def report(result: Result) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(ok(result).stdout)
+    document: dict[str, Any] = ok(result).json()
     return document
 
 
