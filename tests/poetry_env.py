@@ -86,6 +86,8 @@ class PoetryEnv:
 
     root: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    poetry: Path = POETRY
+    """The ``poetry`` executable: the one under test, or another installation of Poetry."""
 
     def __post_init__(self) -> None:
         for directory in (self.config_dir, self.cache_dir, self.data_dir, self.home, self.bin_dir):
@@ -132,7 +134,7 @@ class PoetryEnv:
             XDG_CONFIG_HOME=str(self.home / ".config"),
             XDG_CACHE_HOME=str(self.home / ".cache"),
             XDG_DATA_HOME=str(self.home / ".local" / "share"),
-            PATH=os.pathsep.join([str(self.bin_dir), str(POETRY.parent), env.get("PATH", "")]),
+            PATH=os.pathsep.join([str(self.bin_dir), str(self.poetry.parent), env.get("PATH", "")]),
             NO_COLOR="1",
             CI="true",
             # Never the machine's own secret mount (/run/secrets/poetry-ado-token).
@@ -152,7 +154,7 @@ class PoetryEnv:
         environ = self.environ()
         environ.update(env or {})
         completed = subprocess.run(
-            [str(POETRY), *args],
+            [str(self.poetry), *args],
             cwd=cwd,
             input=stdin if stdin is not None else "",
             capture_output=True,

@@ -24,6 +24,7 @@ import sys
 import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -140,18 +141,8 @@ def home(tmp_path: Path, index: Index, fresh_poetry: FreshPoetry) -> Iterator[Po
 
 
 def run(fresh: FreshPoetry, env: PoetryEnv, *args: str, cwd: Path) -> Result:
-    environ = env.environ()
-    environ["PATH"] = os.pathsep.join([str(fresh.poetry.parent), environ["PATH"]])
-    completed = subprocess.run(
-        [str(fresh.poetry), *args],
-        cwd=cwd,
-        input="",
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=240,
-    )
-    return Result(completed.returncode, completed.stdout, completed.stderr, args=tuple(args))
+    """``poetry ARGS`` of the fresh installation, with ``env``'s isolated home."""
+    return replace(env, poetry=fresh.poetry).run(*args, cwd=cwd)
 
 
 def pip(fresh: FreshPoetry, env: PoetryEnv, *args: str) -> subprocess.CompletedProcess[str]:
